@@ -1,0 +1,2 @@
+/** The public requestor API (named exports only). */
+export * from "./errors.js";
