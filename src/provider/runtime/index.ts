@@ -1,0 +1,2 @@
+export type * from "./types.js";
+export { DockerRuntime, type DockerRuntimeOptions } from "./docker.js";
