@@ -40,11 +40,11 @@ export class DockerRuntime implements ImageEngine {
 
   async importRootfs(rootfs: Readable, opts: { changes: readonly string[]; tag: string }): Promise<string> {
     const [repo, tag = "latest"] = splitTag(opts.tag);
-    const stream = (await this.#docker.importImage(rootfs as unknown as string, {
+    const stream = (await this.#docker.importImage(rootfs, {
       repo,
       tag,
       changes: [...opts.changes],
-    })) as NodeJS.ReadableStream;
+    }));
     const events = await this.#followProgress(stream, `importing ${opts.tag}`);
     const id = events
       .map((e) => e.status ?? "")
@@ -63,9 +63,9 @@ export class DockerRuntime implements ImageEngine {
   }
 
   async loadImage(archive: Readable): Promise<string[]> {
-    const stream = (await this.#docker.loadImage(archive as unknown as string, {
+    const stream = (await this.#docker.loadImage(archive, {
       quiet: true,
-    })) as NodeJS.ReadableStream;
+    }));
     const events = await this.#followProgress(stream, "loading an image archive");
     const loaded = events
       .map((e) => (e.stream ?? e.status ?? "").trim())
