@@ -47,7 +47,11 @@ if ((${#missing[@]} > 0)); then
 fi
 
 docker_answers() {
-  curl -fsS --max-time 3 --unix-socket "$DOCKER_SOCK" http://localhost/_ping >/dev/null 2>&1
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS --max-time 3 --unix-socket "$DOCKER_SOCK" http://localhost/_ping >/dev/null 2>&1
+  else
+    timeout 5 docker -H "unix://$DOCKER_SOCK" version >/dev/null 2>&1
+  fi
 }
 
 if docker_answers; then
