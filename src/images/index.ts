@@ -1,0 +1,7 @@
+export type * from "./types.js";
+export { ImageNotFoundError, RecipeError } from "./errors.js";
+export { isImageHash, parseImageHash, hashHex } from "./hash.js";
+export { loadRecipe, parseRecipe, BUILDER_VERSION, type Recipe, type LoadedRecipe } from "./recipe.js";
+export { ImageStore, defaultImageStoreRoot, type ImageStoreOptions, type StagedArchive } from "./store.js";
+export { ImageBuilder, importChanges, type BuildOptions } from "./build.js";
+export { ensureLoaded, loadArchive, storeFromEngine } from "./engine-io.js";
