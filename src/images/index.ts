@@ -5,3 +5,6 @@ export { loadRecipe, parseRecipe, BUILDER_VERSION, type Recipe, type LoadedRecip
 export { ImageStore, defaultImageStoreRoot, type ImageStoreOptions, type StagedArchive } from "./store.js";
 export { ImageBuilder, importChanges, type BuildOptions } from "./build.js";
 export { ensureLoaded, loadArchive, storeFromEngine } from "./engine-io.js";
+export { ImageFetcher, type ImageFetcherOptions, type FetchedImage } from "./fetch.js";
+export { HttpImageSource, type HttpImageSourceOptions } from "./http-source.js";
+export { packImage, type PackedImage } from "./pack.js";

@@ -1,0 +1,200 @@
+/**
+ * Provider-side image fetch: by hash, from the first source that has it, hashing while streaming
+ * into the store's tmp/, loading into Docker only on a match, caching by hash. Concurrent
+ * requests for one hash share one download.
+ */
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import type { ImageEngine } from "../provider/runtime/index.js";
+import {
+  AgoraError,
+  ImageError,
+  ImageHashMismatchError,
+  SizeLimitError,
+  TimeoutError,
+  toAbortError,
+} from "../errors.js";
+import { ImageNotFoundError } from "./errors.js";
+import { ensureLoaded, loadArchive } from "./engine-io.js";
+import { parseImageHash } from "./hash.js";
+import type { ImageStore } from "./store.js";
+import type { FetchEvent, ImageHash, ImageSource } from "./types.js";
+
+export interface ImageFetcherOptions {
+  readonly engine: ImageEngine;
+  readonly store: ImageStore;
+  /** Tried in order until one has the image. @default [] */
+  readonly sources: readonly ImageSource[];
+  /** Fail a source that sends no bytes for this long (`TimeoutError`). @default 30_000 */
+  readonly idleTimeoutMs: number;
+  /** Refuse archives larger than this (`SizeLimitError`). @default 16 GiB */
+  readonly maxBytes: number;
+  readonly onEvent?: (event: FetchEvent) => void;
+}
+
+export interface FetchedImage {
+  readonly hash: ImageHash;
+  readonly imageId: string;
+  readonly sizeBytes: number;
+  /** True when the store already had it (no download). */
+  readonly cached: boolean;
+}
+
+interface Download {
+  readonly promise: Promise<FetchedImage>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
+export class ImageFetcher {
+  readonly options: Readonly<Omit<ImageFetcherOptions, "onEvent">>;
+  readonly #emit: (event: FetchEvent) => void;
+  readonly #downloads = new Map<ImageHash, Download>();
+
+  constructor(options: Partial<ImageFetcherOptions> & Pick<ImageFetcherOptions, "engine" | "store">) {
+    this.options = {
+      engine: options.engine,
+      store: options.store,
+      sources: options.sources ?? [],
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      maxBytes: options.maxBytes ?? 16 * 2 ** 30,
+    };
+    this.#emit = options.onEvent ?? ((): void => undefined);
+  }
+
+  /** Make sure the engine has the image `hash` (fetching and verifying it if needed); returns its image id. */
+  async fetch(hash: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedImage> {
+    const h = parseImageHash(hash);
+    opts.signal?.throwIfAborted();
+    const { engine, store } = this.options;
+    if (await store.has(h)) {
+      const loaded = await ensureLoaded(engine, store, h, opts.signal ? { signal: opts.signal } : {});
+      this.#emit({ type: "fetch.loaded", hash: h, imageId: loaded.imageId, cached: true });
+      return { hash: h, ...loaded, cached: true };
+    }
+    let dl = this.#downloads.get(h);
+    if (!dl) {
+      const controller = new AbortController();
+      const promise = this.#download(h, controller.signal).finally(() => this.#downloads.delete(h));
+      // Waiters that left (aborted) no longer listen; the outcome is still observed by the rest.
+      promise.catch(() => undefined);
+      dl = { promise, controller, waiters: 0 };
+      this.#downloads.set(h, dl);
+    }
+    return this.#wait(dl, h, opts.signal);
+  }
+
+  /** Wait for a shared download; a caller's abort only aborts the download when no one else waits. */
+  async #wait(dl: Download, hash: ImageHash, signal: AbortSignal | undefined): Promise<FetchedImage> {
+    dl.waiters++;
+    if (!signal) {
+      try {
+        return await dl.promise;
+      } finally {
+        dl.waiters--;
+      }
+    }
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = (): void => reject(toAbortError(signal, `fetching image ${hash}`));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([dl.promise, aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+      dl.waiters--;
+      if (signal.aborted && dl.waiters === 0)
+        dl.controller.abort(toAbortError(signal, `fetching image ${hash}`));
+    }
+  }
+
+  async #download(hash: ImageHash, signal: AbortSignal): Promise<FetchedImage> {
+    const { sources } = this.options;
+    if (sources.length === 0) throw new ImageNotFoundError(hash, "no image sources are configured");
+    const missing: string[] = [];
+    let failure: unknown;
+    for (const source of sources) {
+      signal.throwIfAborted();
+      try {
+        const got = await this.#fromSource(hash, source, signal);
+        if (got) return got;
+        missing.push(`${source.name}: not found`);
+      } catch (err) {
+        if (signal.aborted) throw toAbortError(signal, `fetching image ${hash}`, err);
+        this.#emit({ type: "fetch.failed", hash, source: source.name, reason: message(err) });
+        failure ??= err;
+        missing.push(`${source.name}: ${message(err)}`);
+      }
+    }
+    if (failure instanceof AgoraError) throw failure;
+    if (failure !== undefined)
+      throw new ImageError(`cannot fetch image ${hash}: ${missing.join("; ")}`, { cause: failure });
+    throw new ImageNotFoundError(hash, `tried ${missing.join("; ")}`);
+  }
+
+  /** Download from one source into tmp/, verify, load, then commit; undefined when the source lacks it. */
+  async #fromSource(
+    hash: ImageHash,
+    source: ImageSource,
+    outer: AbortSignal,
+  ): Promise<FetchedImage | undefined> {
+    const { engine, store, idleTimeoutMs, maxBytes } = this.options;
+    const guard = new AbortController();
+    const what = `image ${hash} from ${source.name}`;
+    let timer: NodeJS.Timeout | undefined;
+    const kick = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => guard.abort(new TimeoutError(`${what} stalled: no data for ${idleTimeoutMs} ms`)),
+        idleTimeoutMs,
+      );
+    };
+    const signal = AbortSignal.any([outer, guard.signal]);
+    let stream: Readable | undefined;
+    try {
+      kick();
+      stream = await source.open(hash, { signal });
+      if (!stream) return undefined;
+      this.#emit({ type: "fetch.started", hash, source: source.name });
+      let reported = 0;
+      const staged = await store.receive(stream, {
+        expected: hash,
+        signal,
+        onBytes: (n) => {
+          kick();
+          if (n > maxBytes) guard.abort(new SizeLimitError(`${what} is larger than ${maxBytes} bytes`));
+          if (n - reported >= 16 << 20) {
+            reported = n;
+            this.#emit({ type: "fetch.bytes", hash, bytes: n });
+          }
+        },
+      });
+      clearTimeout(timer);
+      this.#emit({ type: "fetch.verified", hash, sizeBytes: staged.sizeBytes });
+      try {
+        outer.throwIfAborted();
+        const imageId = await loadArchive(engine, createReadStream(staged.path, { highWaterMark: 1 << 20 }));
+        await staged.commit({ imageId });
+        this.#emit({ type: "fetch.loaded", hash, imageId, cached: false });
+        return { hash, imageId, sizeBytes: staged.sizeBytes, cached: false };
+      } catch (err) {
+        await staged.discard();
+        if (outer.aborted || err instanceof ImageHashMismatchError) throw err;
+        throw new ImageError(`${what} verified but is not a loadable Docker image archive: ${message(err)}`, {
+          cause: err,
+        });
+      }
+    } catch (err) {
+      stream?.destroy();
+      if (guard.signal.aborted && !outer.aborted) throw guard.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
