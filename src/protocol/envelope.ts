@@ -29,7 +29,7 @@ export interface Envelope<T extends MessageType = MessageType> {
   readonly type: T;
   readonly id: string;
   readonly from: NodeId;
-  readonly to: NodeId | typeof BROADCAST;
+  readonly to: NodeId; // or BROADCAST
   readonly ts: number;
   readonly re?: string;
   readonly att?: number;
@@ -42,7 +42,7 @@ export type AnyEnvelope = { [K in MessageType]: Envelope<K> }[MessageType];
 
 export interface EnvelopeDraft<T extends MessageType> {
   readonly type: T;
-  readonly to: NodeId | typeof BROADCAST;
+  readonly to: NodeId; // or BROADCAST
   readonly body: MessageBody<T>;
   /** The id of the request this message answers. */
   readonly re?: string;

@@ -13,6 +13,8 @@ export const streamSchemas = {
   StreamOffer: z.object({
     streamId: streamIdSchema,
     size: byteCount,
+    /** Every chunk but the last holds exactly this many bytes. */
+    chunkSize: z.number().int().min(1).max(MAX_CHUNK_BYTES),
     sha256: sha256HexSchema.optional(),
   }),
   /** The receiver asks for chunk `seq` (0, 1, …), or gives up with `abort`. */

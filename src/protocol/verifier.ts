@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ProtocolError } from "../errors.js";
 import type { Clock } from "./clock.js";
-import type { AnyEnvelope } from "./envelope.js";
+import type { AnyEnvelope, Envelope } from "./envelope.js";
 import { BROADCAST, PROTOCOL_VERSION, decodeFrame, verifyEnvelope } from "./envelope.js";
 import type { NodeId } from "./identity.js";
 import { ATTACHMENT_TYPES } from "./messages-stream.js";
@@ -40,7 +40,7 @@ export class MessageRejectedError extends ProtocolError {
 }
 
 /** A message that passed every check. */
-export interface VerifiedMessage<E extends AnyEnvelope = AnyEnvelope> {
+export interface VerifiedMessage<E extends Envelope = AnyEnvelope> {
   readonly envelope: E;
   /** Raw bytes sent with the envelope (stream chunks); empty otherwise. */
   readonly attachment: Uint8Array;
