@@ -66,17 +66,20 @@ export class AcceptancePolicy {
    */
   reviewDebitNote(note: DebitNote): Decision {
     const fingerprint = JSON.stringify(debitNoteToWire(note));
-    const seen = this.#notes.get(note.id);
+    const seen = this.#notes.get(note.debitNoteId);
     if (seen) {
       return seen.fingerprint === fingerprint
         ? seen.decision
-        : { accept: false, reason: `debit note ${note.id} was already received with different contents` };
+        : {
+            accept: false,
+            reason: `debit note ${note.debitNoteId} was already received with different contents`,
+          };
     }
     let decision: Decision;
     if (this.#invoice) {
       decision = {
         accept: false,
-        reason: `debit note ${note.id}: agreement ${this.terms.agreementId} is already invoiced`,
+        reason: `debit note ${note.debitNoteId}: agreement ${this.terms.agreementId} is already invoiced`,
       };
     } else {
       decision = this.#commit(
@@ -93,11 +96,11 @@ export class AcceptancePolicy {
         this.#accepted.set(note.activityId, {
           sequence: note.sequence,
           usage: note.usage,
-          totalAmountDue: note.totalAmountDue,
+          totalAmount: note.totalAmount,
         });
       }
     }
-    this.#notes.set(note.id, { fingerprint, decision });
+    this.#notes.set(note.debitNoteId, { fingerprint, decision });
     return decision;
   }
 
@@ -109,10 +112,10 @@ export class AcceptancePolicy {
     const fingerprint = JSON.stringify(invoiceToWire(invoice));
     if (this.#invoice) {
       const { id, seen } = this.#invoice;
-      if (id === invoice.id && seen.fingerprint === fingerprint) return seen.decision;
+      if (id === invoice.invoiceId && seen.fingerprint === fingerprint) return seen.decision;
       return {
         accept: false,
-        reason: `invoice ${invoice.id}: agreement ${this.terms.agreementId} already has invoice ${id}`,
+        reason: `invoice ${invoice.invoiceId}: agreement ${this.terms.agreementId} already has invoice ${id}`,
       };
     }
     const decision = this.#commit(
@@ -125,7 +128,7 @@ export class AcceptancePolicy {
         tolerance: this.tolerance,
       }),
     );
-    this.#invoice = { id: invoice.id, seen: { fingerprint, decision } };
+    this.#invoice = { id: invoice.invoiceId, seen: { fingerprint, decision } };
     return decision;
   }
 

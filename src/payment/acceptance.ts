@@ -47,7 +47,7 @@ export function resolveTolerance(options: ToleranceOptions = {}): Tolerance {
 export interface AcceptedNote {
   readonly sequence: number;
   readonly usage: Usage;
-  readonly totalAmountDue: Decimal;
+  readonly totalAmount: Decimal;
 }
 
 /** Accept (committing `due` more to the budget) or reject with a reason. */
@@ -70,20 +70,22 @@ export interface DebitNoteReview {
 export function reviewDebitNote(r: DebitNoteReview): Decision {
   const { note, terms, previous } = r;
   if (note.agreementId !== terms.agreementId) {
-    return reject(`debit note ${note.id} is for agreement ${note.agreementId}, not ${terms.agreementId}`);
+    return reject(
+      `debit note ${note.debitNoteId} is for agreement ${note.agreementId}, not ${terms.agreementId}`,
+    );
   }
   if (previous && note.sequence <= previous.sequence) {
     return reject(
-      `debit note ${note.id}: sequence ${note.sequence} of activity ${note.activityId} is not after the accepted ${previous.sequence}`,
+      `debit note ${note.debitNoteId}: sequence ${note.sequence} of activity ${note.activityId} is not after the accepted ${previous.sequence}`,
     );
   }
   const problem =
     checkUsage(note.usage, terms, r.now, r.tolerance) ??
-    checkMonotonic(note.usage, note.totalAmountDue, previous) ??
-    checkPrice(note.usage, note.totalAmountDue, terms.pricing, r.tolerance);
-  if (problem) return reject(`debit note ${note.id}: ${problem}`);
-  const due = note.totalAmountDue.minus(previous?.totalAmountDue ?? ZERO);
-  return withinBudget(due, r.available, `debit note ${note.id}`);
+    checkMonotonic(note.usage, note.totalAmount, previous) ??
+    checkPrice(note.usage, note.totalAmount, terms.pricing, r.tolerance);
+  if (problem) return reject(`debit note ${note.debitNoteId}: ${problem}`);
+  const due = note.totalAmount.minus(previous?.totalAmount ?? ZERO);
+  return withinBudget(due, r.available, `debit note ${note.debitNoteId}`);
 }
 
 export interface InvoiceReview {
@@ -99,7 +101,7 @@ export interface InvoiceReview {
 /** Decide on an agreement's invoice. Pure: changes nothing. */
 export function reviewInvoice(r: InvoiceReview): Decision {
   const { invoice, terms } = r;
-  const what = `invoice ${invoice.id}`;
+  const what = `invoice ${invoice.invoiceId}`;
   if (invoice.agreementId !== terms.agreementId) {
     return reject(`${what} is for agreement ${invoice.agreementId}, not ${terms.agreementId}`);
   }
@@ -124,7 +126,7 @@ export function reviewInvoice(r: InvoiceReview): Decision {
       `${what}: amount ${formatAmount(invoice.amount)} is not the sum of its items ${formatAmount(itemsTotal)}`,
     );
   }
-  const acceptedTotal = sumAmounts([...r.accepted.values()].map((n) => n.totalAmountDue));
+  const acceptedTotal = sumAmounts([...r.accepted.values()].map((n) => n.totalAmount));
   return withinBudget(invoice.amount.minus(acceptedTotal), r.available, what);
 }
 
@@ -153,8 +155,8 @@ function checkMonotonic(
   if (usage.cpuSec.lt(previous.usage.cpuSec)) {
     return `CPU time went down from ${formatAmount(previous.usage.cpuSec)} s to ${formatAmount(usage.cpuSec)} s`;
   }
-  if (total.lt(previous.totalAmountDue)) {
-    return `amount went down from ${formatAmount(previous.totalAmountDue)} to ${formatAmount(total)}`;
+  if (total.lt(previous.totalAmount)) {
+    return `amount went down from ${formatAmount(previous.totalAmount)} to ${formatAmount(total)}`;
   }
   return undefined;
 }

@@ -48,12 +48,12 @@ export class AgreementBilling {
     const bill = this.#record(activityId, usage);
     bill.sequence += 1;
     return {
-      id: this.#newId(),
+      debitNoteId: this.#newId(),
       agreementId: this.agreementId,
       activityId,
       sequence: bill.sequence,
       usage,
-      totalAmountDue: this.pricing.cost(usage),
+      totalAmount: this.pricing.cost(usage),
       issuedAt: now,
     };
   }
@@ -72,7 +72,7 @@ export class AgreementBilling {
       amount: this.pricing.cost(bill.usage),
     }));
     this.#invoice = {
-      id: this.#newId(),
+      invoiceId: this.#newId(),
       agreementId: this.agreementId,
       items,
       amount: sumAmounts(items.map((i) => i.amount)),

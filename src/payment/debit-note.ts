@@ -6,11 +6,12 @@
 import type { Decimal } from "decimal.js";
 import { z } from "zod";
 import { PaymentError } from "../errors.js";
-import { amountStringSchema, formatAmount, parseAmount, sumAmounts } from "./money.js";
+import { amountSchema, idSchema } from "../protocol/index.js";
+import { formatAmount, parseAmount, sumAmounts } from "./money.js";
 import { USAGE_CPU_SEC, USAGE_DURATION_SEC, usageFromWire, usageToWire, type Usage } from "./usage.js";
 
 export interface DebitNote {
-  readonly id: string;
+  readonly debitNoteId: string;
   readonly agreementId: string;
   readonly activityId: string;
   /** 1 for the first note of the activity, then +1 each note. */
@@ -18,7 +19,7 @@ export interface DebitNote {
   /** Usage since the activity started (cumulative). */
   readonly usage: Usage;
   /** Amount due for the activity so far (cumulative): the agreed price of `usage`. */
-  readonly totalAmountDue: Decimal;
+  readonly totalAmount: Decimal;
   /** When the provider issued it (epoch ms). */
   readonly issuedAt: number;
 }
@@ -32,7 +33,7 @@ export interface InvoiceItem {
 }
 
 export interface Invoice {
-  readonly id: string;
+  readonly invoiceId: string;
   readonly agreementId: string;
   readonly items: readonly InvoiceItem[];
   /** The sum of the items. */
@@ -40,44 +41,43 @@ export interface Invoice {
   readonly issuedAt: number;
 }
 
-const idSchema = z.string().min(1).max(200);
 const usageWireSchema = z.strictObject({
-  [USAGE_DURATION_SEC]: amountStringSchema,
-  [USAGE_CPU_SEC]: amountStringSchema,
+  [USAGE_DURATION_SEC]: amountSchema,
+  [USAGE_CPU_SEC]: amountSchema,
 });
 
 /** Zod schema of a debit note on the wire (amounts as decimal strings). */
 export const debitNoteWireSchema = z.strictObject({
-  id: idSchema,
+  debitNoteId: idSchema,
   agreementId: idSchema,
   activityId: idSchema,
   sequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   usage: usageWireSchema,
-  totalAmountDue: amountStringSchema,
+  totalAmount: amountSchema,
   issuedAt: z.number().int().nonnegative(),
 });
 export type DebitNoteWire = z.infer<typeof debitNoteWireSchema>;
 
 /** Zod schema of an invoice on the wire. */
 export const invoiceWireSchema = z.strictObject({
-  id: idSchema,
+  invoiceId: idSchema,
   agreementId: idSchema,
   items: z
-    .array(z.strictObject({ activityId: idSchema, usage: usageWireSchema, amount: amountStringSchema }))
+    .array(z.strictObject({ activityId: idSchema, usage: usageWireSchema, amount: amountSchema }))
     .max(10_000),
-  amount: amountStringSchema,
+  amount: amountSchema,
   issuedAt: z.number().int().nonnegative(),
 });
 export type InvoiceWire = z.infer<typeof invoiceWireSchema>;
 
 export function debitNoteToWire(note: DebitNote): DebitNoteWire {
-  return { ...note, usage: usageToWire(note.usage), totalAmountDue: formatAmount(note.totalAmountDue) };
+  return { ...note, usage: usageToWire(note.usage), totalAmount: formatAmount(note.totalAmount) };
 }
 
 /** Parse a debit note received from the wire. @throws PaymentError describing what is wrong. */
 export function debitNoteFromWire(input: unknown): DebitNote {
   const w = parseWire(debitNoteWireSchema, input, "debit note");
-  return { ...w, usage: usageFromWire(w.usage), totalAmountDue: parseAmount(w.totalAmountDue) };
+  return { ...w, usage: usageFromWire(w.usage), totalAmount: parseAmount(w.totalAmount) };
 }
 
 export function invoiceToWire(invoice: Invoice): InvoiceWire {

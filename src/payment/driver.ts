@@ -75,13 +75,13 @@ export class LedgerPaymentDriver implements PaymentDriver {
     const mismatch = describeMismatch(payment, expected, this.name);
     if (mismatch) {
       throw new PaymentError(
-        `payment ${payment.id} does not settle invoice ${expected.invoiceId}: ${mismatch}`,
+        `payment ${payment.paymentId} does not settle invoice ${expected.invoiceId}: ${mismatch}`,
         {
           agreementId: expected.agreementId,
         },
       );
     }
-    await this.#recordInvoice(expected, payment.createdAt);
+    await this.#recordInvoice(expected, payment.paidAt);
     await this.ledger.append(paymentRecord(payment));
   }
 
@@ -89,7 +89,7 @@ export class LedgerPaymentDriver implements PaymentDriver {
     const earlier = this.ledger.index.paymentFor(order.invoiceId);
     if (earlier) return fromRecord(earlier);
     const now = this.#now();
-    const payment: Payment = { id: this.#newId(), ...order, driver: this.name, createdAt: now };
+    const payment: Payment = { paymentId: this.#newId(), ...order, driver: this.name, paidAt: now };
     await this.#recordInvoice(order, now);
     await this.ledger.append(paymentRecord(payment));
     return payment;
@@ -115,7 +115,7 @@ function describeMismatch(p: Payment, e: PaymentOrder, driver: string): string |
 function invoiceRecord(o: PaymentOrder, ts: number) {
   return {
     kind: "invoice" as const,
-    id: o.invoiceId,
+    invoiceId: o.invoiceId,
     agreementId: o.agreementId,
     payer: o.payer,
     payee: o.payee,

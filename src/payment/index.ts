@@ -1,6 +1,5 @@
 /** Payments (DESIGN §10): money, linear pricing, budget, debit notes, invoices, acceptance, ledgers. */
 export {
-  amountStringSchema,
   formatAmount,
   isAmount,
   MAX_AMOUNT_LENGTH,

@@ -6,20 +6,19 @@
 import type { Decimal } from "decimal.js";
 import { z } from "zod";
 import { PaymentError } from "../errors.js";
-import { amountStringSchema, parseAmount, sumAmounts, ZERO } from "./money.js";
+import { amountSchema, idSchema } from "../protocol/index.js";
+import { parseAmount, sumAmounts, ZERO } from "./money.js";
 import { paymentWireSchema } from "./payment.js";
-
-const idSchema = z.string().min(1).max(200);
 
 /** One line of a ledger. */
 export const ledgerRecordSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("invoice"),
-    id: idSchema,
+    invoiceId: idSchema,
     agreementId: idSchema,
     payer: idSchema,
     payee: idSchema,
-    amount: amountStringSchema,
+    amount: amountSchema,
     ts: z.number().int().nonnegative(),
   }),
   paymentWireSchema.extend({ kind: z.literal("payment") }),
@@ -44,25 +43,28 @@ export class LedgerIndex {
 
   /** @throws PaymentError if the record contradicts the ledger. */
   check(record: LedgerRecord): LedgerCheck {
-    const key = `${record.kind}:${record.id}`;
+    const key = recordKey(record);
     const existing = this.#byKey.get(key);
     if (existing !== undefined) {
       if (existing === fingerprint(record)) return "duplicate";
-      throw new PaymentError(`ledger already holds ${record.kind} ${record.id} with different contents`, {
-        agreementId: record.agreementId,
-      });
+      throw new PaymentError(
+        `ledger already holds ${recordKey(record).replace(":", " ")} with different contents`,
+        {
+          agreementId: record.agreementId,
+        },
+      );
     }
     if (record.kind === "payment") {
       const paid = this.#paymentByInvoice.get(record.invoiceId);
       if (paid) {
-        throw new PaymentError(`invoice ${record.invoiceId} is already paid by payment ${paid.id}`, {
+        throw new PaymentError(`invoice ${record.invoiceId} is already paid by payment ${paid.paymentId}`, {
           agreementId: record.agreementId,
         });
       }
       const invoice = this.#invoices.get(record.invoiceId);
       if (invoice && !parseAmount(invoice.amount).equals(parseAmount(record.amount))) {
         throw new PaymentError(
-          `payment ${record.id} of ${record.amount} does not match invoice ${record.invoiceId} of ${invoice.amount}`,
+          `payment ${record.paymentId} of ${record.amount} does not match invoice ${record.invoiceId} of ${invoice.amount}`,
           { agreementId: record.agreementId },
         );
       }
@@ -74,9 +76,9 @@ export class LedgerIndex {
   add(record: LedgerRecord): LedgerCheck {
     const result = this.check(record);
     if (result === "duplicate") return result;
-    this.#byKey.set(`${record.kind}:${record.id}`, fingerprint(record));
+    this.#byKey.set(recordKey(record), fingerprint(record));
     this.#records.push(record);
-    if (record.kind === "invoice") this.#invoices.set(record.id, record);
+    if (record.kind === "invoice") this.#invoices.set(record.invoiceId, record);
     else this.#paymentByInvoice.set(record.invoiceId, record);
     return result;
   }
@@ -91,7 +93,7 @@ export class LedgerIndex {
 
   /** Accepted invoices with no payment yet. */
   unpaidInvoices(): InvoiceRecord[] {
-    return [...this.#invoices.values()].filter((i) => !this.#paymentByInvoice.has(i.id));
+    return [...this.#invoices.values()].filter((i) => !this.#paymentByInvoice.has(i.invoiceId));
   }
 
   /** Sum of accepted invoices (optionally of one agreement). */
@@ -113,4 +115,8 @@ function total(records: readonly (InvoiceRecord | PaymentRecord)[], agreementId?
 /** Records are flat: sorting the keys makes the text independent of property order. */
 function fingerprint(record: LedgerRecord): string {
   return JSON.stringify(record, Object.keys(record).sort());
+}
+
+function recordKey(record: LedgerRecord): string {
+  return record.kind === "invoice" ? `invoice:${record.invoiceId}` : `payment:${record.paymentId}`;
 }

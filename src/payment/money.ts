@@ -3,7 +3,6 @@
  * plain decimal strings such as `"0.000123"`.
  */
 import { Decimal } from "decimal.js";
-import { z } from "zod";
 import { PaymentError } from "../errors.js";
 
 export type { Decimal };
@@ -25,22 +24,16 @@ export type MoneyInput = string | Decimal;
 /** The longest decimal string accepted from the wire or from a user. */
 export const MAX_AMOUNT_LENGTH = 64;
 
-const AMOUNT_RE = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-
-/** Zod schema of a wire amount: a non-negative decimal string (use `parseAmount` to get a Decimal). */
-export const amountStringSchema = z
-  .string()
-  .max(MAX_AMOUNT_LENGTH)
-  .regex(AMOUNT_RE, 'expected a non-negative decimal string like "0.25"');
+const AMOUNT_RE = /^[0-9]+(\.[0-9]+)?$/;
 
 /** Zero, as a Decimal with the money configuration. */
 export const ZERO: Decimal = new Money(0);
 
 /**
  * Parse a non-negative decimal amount. Accepts a plain decimal string (`"12"`, `"0.5"`, no sign,
- * no exponent, no leading zeros, no spaces) or a finite, non-negative `Decimal`.
+ * no exponent, no spaces) or a finite, non-negative `Decimal`.
  *
- * @param what names the amount in the error message (`"budget"`, `"totalAmountDue"`).
+ * @param what names the amount in the error message (`"budget"`, `"totalAmount"`).
  * @throws PaymentError naming `what` and the bad input.
  */
 export function parseAmount(input: unknown, what = "amount"): Decimal {

@@ -5,10 +5,11 @@
 import type { Decimal } from "decimal.js";
 import { z } from "zod";
 import { PaymentError } from "../errors.js";
-import { amountStringSchema, formatAmount, parseAmount } from "./money.js";
+import { amountSchema, idSchema } from "../protocol/index.js";
+import { formatAmount, parseAmount } from "./money.js";
 
 export interface Payment {
-  readonly id: string;
+  readonly paymentId: string;
   readonly agreementId: string;
   readonly invoiceId: string;
   /** Requestor node id. */
@@ -19,20 +20,18 @@ export interface Payment {
   /** The payment driver that settled it, e.g. `ledger`. */
   readonly driver: string;
   /** Epoch ms. */
-  readonly createdAt: number;
+  readonly paidAt: number;
 }
 
-const idSchema = z.string().min(1).max(200);
-
 export const paymentWireSchema = z.strictObject({
-  id: idSchema,
+  paymentId: idSchema,
   agreementId: idSchema,
   invoiceId: idSchema,
   payer: idSchema,
   payee: idSchema,
-  amount: amountStringSchema,
+  amount: amountSchema,
   driver: z.string().min(1).max(64),
-  createdAt: z.number().int().nonnegative(),
+  paidAt: z.number().int().nonnegative(),
 });
 export type PaymentWire = z.infer<typeof paymentWireSchema>;
 

@@ -37,11 +37,11 @@ export interface LinearPricingInput {
 }
 
 /** The pricing properties of an offer (all strings, so amounts stay exact on the wire). */
-export interface LinearPricingProperties {
+export type LinearPricingProperties = {
   readonly [PROP_PRICING_MODEL]: "linear";
   readonly [PROP_USAGE_VECTOR]: string[];
   readonly [PROP_LINEAR_COEFFS]: string[];
-}
+};
 
 /** An immutable linear price list. */
 export class LinearPricing {

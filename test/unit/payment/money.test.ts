@@ -1,14 +1,7 @@
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
 import { PaymentError } from "../../../src/errors.js";
-import {
-  amountStringSchema,
-  formatAmount,
-  isAmount,
-  money,
-  parseAmount,
-  sumAmounts,
-} from "../../../src/payment/money.js";
+import { formatAmount, isAmount, money, parseAmount, sumAmounts } from "../../../src/payment/money.js";
 
 describe("parseAmount", () => {
   it.each([
@@ -25,7 +18,6 @@ describe("parseAmount", () => {
     ["-1", '"-1"'],
     ["1e5", '"1e5"'],
     [" 1", '" 1"'],
-    ["01", '"01"'],
     [".5", '".5"'],
     ["1.", '"1."'],
     ["", '""'],
@@ -57,11 +49,11 @@ describe("parseAmount", () => {
     expect(() => parseAmount(new Decimal(Infinity))).toThrow(PaymentError);
   });
 
-  it("isAmount and the zod schema agree with parseAmount", () => {
+  it("isAmount agrees with parseAmount", () => {
     expect(isAmount("0.1")).toBe(true);
+    expect(isAmount("007.50")).toBe(true);
     expect(isAmount("-0.1")).toBe(false);
-    expect(amountStringSchema.safeParse("0.1").success).toBe(true);
-    expect(amountStringSchema.safeParse("1e3").success).toBe(false);
+    expect(isAmount("1e3")).toBe(false);
   });
 });
 
