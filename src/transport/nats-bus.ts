@@ -86,6 +86,12 @@ export class NatsBus implements Bus {
     return this.#nc.info?.max_payload ?? 1024 * 1024;
   }
 
+  /** Resolve once the server has processed everything sent so far (subscriptions included). */
+  async flush(): Promise<void> {
+    this.#assertOpen("flush");
+    await this.#nc.flush();
+  }
+
   publish(subject: string, data: Uint8Array): void {
     this.#send(subject, data, undefined);
   }
@@ -103,8 +109,9 @@ export class NatsBus implements Bus {
             data: msg.data,
             reply,
             respond: (answer) => {
-              if (reply === undefined || this.#closing) return false;
-              this.#send(reply, answer, undefined);
+              // Replies may still go out while draining: that is what draining is for.
+              if (reply === undefined || this.#nc.isClosed()) return false;
+              this.#send(reply, answer, undefined, true);
               return true;
             },
           });
@@ -175,8 +182,8 @@ export class NatsBus implements Bus {
     if (this.#closing || this.#nc.isClosed()) throw new BusClosedError(what);
   }
 
-  #send(subject: string, data: Uint8Array, reply: string | undefined): void {
-    this.#assertOpen(`publish to ${subject}`);
+  #send(subject: string, data: Uint8Array, reply: string | undefined, draining = false): void {
+    if (!draining) this.#assertOpen(`publish to ${subject}`);
     assertPublishSubject(subject);
     if (data.byteLength > this.maxPayload) {
       throw new SizeLimitError(
