@@ -91,12 +91,18 @@ export class ImageBuilder {
     });
     rootfs.pause();
     emit({ type: "build.step", step: "import", message: "docker import of the root filesystem" });
+    // A failed rootfs (mmdebstrap or a recipe error) must fail the build, not leave the import waiting.
+    const rootfsFailed = new Promise<never>((_, reject) => rootfs.once("error", reject));
+    rootfsFailed.catch(() => undefined);
     let imageId: string;
     try {
-      imageId = await this.#engine.importRootfs(rootfs, {
-        changes: importChanges(recipe),
-        tag: `agora-build/${recipe.name}:${key.slice("recipe-".length, "recipe-".length + 12)}`,
-      });
+      imageId = await Promise.race([
+        this.#engine.importRootfs(rootfs, {
+          changes: importChanges(recipe),
+          tag: `agora-build/${recipe.name}:${key.slice("recipe-".length, "recipe-".length + 12)}`,
+        }),
+        rootfsFailed,
+      ]);
       await base.done;
     } catch (err) {
       rootfs.destroy();
