@@ -66,6 +66,12 @@ export interface ExecResult {
   readonly truncated: boolean;
 }
 
+export interface PutArchiveOptions {
+  /** Cap on the sum of the archive's entry sizes, checked while streaming (`SizeLimitError`). */
+  readonly maxBytes: number;
+  readonly signal?: AbortSignal;
+}
+
 export interface GetFileOptions {
   /** Refuse (with `SizeLimitError`) past this many bytes, checked while streaming. */
   readonly maxBytes: number;
@@ -114,6 +120,12 @@ export interface ContainerRuntime extends ImageEngine {
     entries: readonly PutFileEntry[],
     opts?: { signal?: AbortSignal },
   ): Promise<void>;
+  /**
+   * Unpack a tar archive into a directory inside a volume (created when missing). Every entry is
+   * checked while streaming: no absolute names, no `..`, no links out, no devices, sizes capped;
+   * the first bad entry fails the upload with `UnsafeArchiveError` before it reaches the engine.
+   */
+  putArchive(containerId: string, dir: string, archive: Readable, opts: PutArchiveOptions): Promise<void>;
   exec(containerId: string, command: readonly string[] | string, opts?: ExecOptions): Promise<ExecResult>;
   getFile(containerId: string, path: string, opts: GetFileOptions): Promise<Readable>;
   usage(containerId: string): Promise<Usage>;
