@@ -80,7 +80,9 @@ export function signEnvelope<T extends MessageType>(
 }
 
 /** True when `envelope.sig` is `envelope.from`'s signature over the rest (stored envelopes). */
-export function verifyEnvelope(envelope: { readonly from: string; readonly sig: string }): boolean {
+export function verifyEnvelope(
+  envelope: Envelope | { readonly from: string; readonly sig: string; readonly [field: string]: unknown },
+): boolean {
   const { sig, ...unsigned } = envelope;
   const signature = Buffer.from(sig, "base64url");
   return verifySignature(envelope.from, encoder.encode(canonicalJson(unsigned)), signature);

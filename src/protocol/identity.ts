@@ -2,9 +2,16 @@
  * Node identities: an Ed25519 key pair (node:crypto). The printable `nodeId` is the raw 32-byte
  * public key in base64url (43 characters), so a message's `from` is also the key that verifies it.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  verify,
+} from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
+import { chmod, link, mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError, ProtocolError } from "../errors.js";
 
@@ -54,21 +61,26 @@ export class NodeIdentity {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, IDENTITY_FILE);
     const fresh = NodeIdentity.generate();
-    const pem = fresh.toPem();
+    // Write a complete private temp file, then link it into place: the name appears atomically,
+    // so a concurrent loader never reads a half-written key, and an existing key is never replaced.
+    const tmp = `${file}.${randomUUID()}.tmp`;
     try {
-      const handle = await open(file, "wx", 0o600);
+      const handle = await open(tmp, "wx", 0o600);
       try {
-        await handle.writeFile(pem);
+        await handle.writeFile(fresh.toPem());
         await handle.sync();
       } finally {
         await handle.close();
       }
-      await chmod(file, 0o600); // the umask may have narrowed it further; never wider
+      await chmod(tmp, 0o600);
+      await link(tmp, file);
       return fresh;
     } catch (err) {
       if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) {
         throw new ConfigError(`cannot create identity key ${file}`, { cause: err });
       }
+    } finally {
+      await rm(tmp, { force: true });
     }
     const info = await stat(file);
     if ((info.mode & 0o077) !== 0) {
