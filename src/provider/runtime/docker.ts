@@ -377,7 +377,7 @@ export class DockerRuntime implements ContainerRuntime {
     } finally {
       tar.destroy();
     }
-    if (streamError !== undefined) throw streamError;
+    if (streamError !== undefined) throw asError(streamError);
   }
 
   // ---- commands --------------------------------------------------------------------------
