@@ -3,6 +3,7 @@
  * `docker save` hashed into the store. Cached by the recipe's content key.
  */
 import type { ImageEngine } from "../provider/runtime/index.js";
+import { mapAbort } from "./abort.js";
 import { loadRecipe, type LoadedRecipe, type Recipe } from "./recipe.js";
 import { bootstrap } from "./mmdebstrap.js";
 import { assembleRootfs, planRootfs } from "./rootfs.js";
@@ -47,7 +48,9 @@ export class ImageBuilder {
     const loaded = await loadRecipe(dir);
     const running = this.#inflight.get(loaded.key);
     if (running) return { ...(await running), name: loaded.recipe.name };
-    const job = this.#build(loaded, opts).finally(() => this.#inflight.delete(loaded.key));
+    const job = mapAbort(opts.signal, `building ${loaded.recipe.name}`, () =>
+      this.#build(loaded, opts),
+    ).finally(() => this.#inflight.delete(loaded.key));
     this.#inflight.set(loaded.key, job);
     return { ...(await job), name: loaded.recipe.name };
   }

@@ -2,6 +2,7 @@
 import type { ImageEngine } from "../provider/runtime/index.js";
 import type { Readable } from "node:stream";
 import { ImageError } from "../errors.js";
+import { throwIfAborted } from "./abort.js";
 import type { ImageStore } from "./store.js";
 import type { ImageHash, StoredImage } from "./types.js";
 
@@ -52,7 +53,7 @@ export async function ensureLoaded(
   await store.touch(hash);
   if (stored.imageId !== undefined && (await engine.inspectImage(stored.imageId)))
     return { imageId: stored.imageId, sizeBytes: stored.sizeBytes };
-  opts.signal?.throwIfAborted();
+  throwIfAborted(opts.signal, `loading image ${hash}`);
   opts.onLoad?.();
   const archive = await store.open(hash);
   if (!archive) throw new ImageError(`image ${hash} vanished from the store at ${store.root}`);

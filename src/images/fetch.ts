@@ -16,6 +16,7 @@ import {
 } from "../errors.js";
 import { ImageNotFoundError } from "./errors.js";
 import { ensureLoaded, loadArchive } from "./engine-io.js";
+import { throwIfAborted } from "./abort.js";
 import { parseImageHash } from "./hash.js";
 import type { ImageStore } from "./store.js";
 import type { FetchEvent, ImageHash, ImageSource } from "./types.js";
@@ -65,13 +66,14 @@ export class ImageFetcher {
   /** Make sure the engine has the image `hash` (fetching and verifying it if needed); returns its image id. */
   async fetch(hash: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedImage> {
     const h = parseImageHash(hash);
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal, `fetching image ${h}`);
     const { engine, store } = this.options;
     if (await store.has(h)) {
       const loaded = await ensureLoaded(engine, store, h, opts.signal ? { signal: opts.signal } : {});
       this.#emit({ type: "fetch.loaded", hash: h, imageId: loaded.imageId, cached: true });
       return { hash: h, ...loaded, cached: true };
     }
+    throwIfAborted(opts.signal, `fetching image ${h}`);
     let dl = this.#downloads.get(h);
     if (!dl) {
       const controller = new AbortController();
@@ -115,7 +117,7 @@ export class ImageFetcher {
     const missing: string[] = [];
     let failure: unknown;
     for (const source of sources) {
-      signal.throwIfAborted();
+      throwIfAborted(signal, `fetching image ${hash}`);
       try {
         const got = await this.#fromSource(hash, source, signal);
         if (got) return got;
@@ -173,7 +175,7 @@ export class ImageFetcher {
       clearTimeout(timer);
       this.#emit({ type: "fetch.verified", hash, sizeBytes: staged.sizeBytes });
       try {
-        outer.throwIfAborted();
+        throwIfAborted(outer, `loading image ${hash}`);
         const imageId = await loadArchive(engine, createReadStream(staged.path, { highWaterMark: 1 << 20 }));
         await staged.commit({ imageId });
         this.#emit({ type: "fetch.loaded", hash, imageId, cached: false });

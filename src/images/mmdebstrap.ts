@@ -47,6 +47,7 @@ export function bootstrap(
     opts.onLog?.(line);
   });
   const onAbort = (): void => {
+    child.stdout.destroy();
     child.kill("SIGTERM");
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });

@@ -142,6 +142,8 @@ async function merge(
 
   const extract = tar.extract();
   base.on("error", (err) => extract.destroy(err));
+  // A producer that dies mid-stream may close its stdout without an error: its exit status decides.
+  baseDone.catch((err: unknown) => extract.destroy(err instanceof Error ? err : new Error(String(err))));
   base.pipe(extract);
   for await (const entry of extract) {
     const header = entry.header;

@@ -37,7 +37,9 @@ export class FakeEngine implements ImageEngine {
   async importRootfs(rootfs: Readable, opts: { changes: readonly string[]; tag: string }): Promise<string> {
     this.calls.push(`import ${opts.tag}`);
     this.imported = await readAll(rootfs);
-    const volumes = opts.changes.filter((c) => c.startsWith("VOLUME ")).map((c) => JSON.parse(c.slice(7)) as string[]);
+    const volumes = opts.changes
+      .filter((c) => c.startsWith("VOLUME "))
+      .map((c) => JSON.parse(c.slice(7)) as string[]);
     return this.add(Buffer.concat([Buffer.from("IMAGE"), this.imported]), { volumes: volumes.flat() });
   }
 
@@ -77,11 +79,13 @@ export class FakeSource implements ImageSource {
 
   async open(hash: ImageHash, opts: { signal: AbortSignal }): Promise<Readable | undefined> {
     this.opened.push(hash);
-    if (this.behaviour.openDelayMs) await sleep(this.behaviour.openDelayMs, undefined, { signal: opts.signal });
+    if (this.behaviour.openDelayMs)
+      await sleep(this.behaviour.openDelayMs, undefined, { signal: opts.signal });
     const data = this.archives.get(hash);
     if (!data) return undefined;
     const stallAfter = this.behaviour.stallAfter;
-    if (stallAfter === undefined) return Readable.from([data.subarray(0, data.length >> 1), data.subarray(data.length >> 1)]);
+    if (stallAfter === undefined)
+      return Readable.from([data.subarray(0, data.length >> 1), data.subarray(data.length >> 1)]);
     const stream = new Readable({ read() {} });
     stream.push(data.subarray(0, stallAfter));
     return stream;

@@ -15,11 +15,14 @@ describe("parseImageHash", () => {
     expect(hashHex(`sha256:${HEX}`)).toBe(HEX);
   });
 
-  it.each(["", "sha256:", `sha256:${HEX}0`, `md5:${HEX}`, "sha256:zz"])("refuses %j with a UserError naming it", (bad) => {
-    expect(() => parseImageHash(bad)).toThrow(UserError);
-    expect(() => parseImageHash(bad)).toThrow(JSON.stringify(bad));
-    expect(isImageHash(bad)).toBe(false);
-  });
+  it.each(["", "sha256:", `sha256:${HEX}0`, `md5:${HEX}`, "sha256:zz"])(
+    "refuses %j with a UserError naming it",
+    (bad) => {
+      expect(() => parseImageHash(bad)).toThrow(UserError);
+      expect(() => parseImageHash(bad)).toThrow(JSON.stringify(bad));
+      expect(isImageHash(bad)).toBe(false);
+    },
+  );
 });
 
 describe("writeHashed", () => {
@@ -30,7 +33,9 @@ describe("writeHashed", () => {
   it("writes the bytes and returns their sha256 and size", async () => {
     const data = Buffer.from("hello image");
     const seen: number[] = [];
-    const out = await writeHashed(Readable.from([data]), join(dir.path, "f"), { onBytes: (n) => seen.push(n) });
+    const out = await writeHashed(Readable.from([data]), join(dir.path, "f"), {
+      onBytes: (n) => seen.push(n),
+    });
     expect(out).toEqual({ hash: sha(data), sizeBytes: data.length });
     expect(await readFile(join(dir.path, "f"))).toEqual(data);
     expect(seen.at(-1)).toBe(data.length);

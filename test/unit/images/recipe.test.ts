@@ -92,6 +92,8 @@ describe("loadRecipe", () => {
   });
 
   it("says when the folder is not a recipe", async () => {
-    await expect(loadRecipe(join(dir.path, "nope"))).rejects.toThrow(/cannot read .*recipe\.json: is .* a recipe folder/);
+    await expect(loadRecipe(join(dir.path, "nope"))).rejects.toThrow(
+      /cannot read .*recipe\.json: is .* a recipe folder/,
+    );
   });
 });

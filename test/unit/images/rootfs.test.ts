@@ -28,7 +28,10 @@ async function readTar(stream: Readable): Promise<Map<string, Out>> {
   stream.on("error", (err) => extract.destroy(err));
   stream.pipe(extract);
   for await (const entry of extract) {
-    out.set(normalizeTarPath(entry.header.name), { header: entry.header, body: (await readAll(entry)).toString() });
+    out.set(normalizeTarPath(entry.header.name), {
+      header: entry.header,
+      body: (await readAll(entry)).toString(),
+    });
   }
   return out;
 }
@@ -38,7 +41,14 @@ const plan: RootfsPlan = {
   entries: [
     { path: "/golem/work", type: "directory", mode: 0o755, uid: 1000, gid: 1000 },
     { path: "/bin/sh", type: "symlink", mode: 0o777, uid: 0, gid: 0, target: "busybox" },
-    { path: "/golem/entrypoints/run", type: "file", mode: 0o755, uid: 0, gid: 0, content: Buffer.from("#!/bin/sh\n") },
+    {
+      path: "/golem/entrypoints/run",
+      type: "file",
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      content: Buffer.from("#!/bin/sh\n"),
+    },
   ],
 };
 
@@ -63,7 +73,12 @@ describe("assembleRootfs", () => {
     expect(out.get("/usr/share/doc/busybox/copyright")?.body).toBe("GPL");
     expect(out.get("/bin/busybox")?.body).toBe("ELF");
     expect(out.get("/bin/sh")?.header).toMatchObject({ type: "symlink", linkname: "busybox" });
-    expect(out.get("/golem/work")?.header).toMatchObject({ type: "directory", uid: 1000, gid: 1000, mode: 0o755 });
+    expect(out.get("/golem/work")?.header).toMatchObject({
+      type: "directory",
+      uid: 1000,
+      gid: 1000,
+      mode: 0o755,
+    });
     expect(out.get("/golem")?.header).toMatchObject({ type: "directory", uid: 0 });
     expect(out.get("/golem/entrypoints/run")?.header).toMatchObject({ type: "file", mode: 0o755, uid: 0 });
   });
@@ -79,10 +94,19 @@ describe("assembleRootfs", () => {
   it("appends the user to the base's /etc/passwd and refuses a clash", async () => {
     const passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n";
     const withPasswd = [...base, { name: "./etc/passwd", type: "file" as const, body: passwd }];
-    const out = await readTar(assembleRootfs(Readable.from([await makeTar(withPasswd)]), Promise.resolve(), plan));
+    const out = await readTar(
+      assembleRootfs(Readable.from([await makeTar(withPasswd)]), Promise.resolve(), plan),
+    );
     expect(out.get("/etc/passwd")?.body).toBe(`${passwd}agora:x:1000:1000:agora:/golem/work:/bin/sh\n`);
 
-    const clash = [...base, { name: "./etc/passwd", type: "file" as const, body: "root:x:0:0::/:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n" }];
+    const clash = [
+      ...base,
+      {
+        name: "./etc/passwd",
+        type: "file" as const,
+        body: "root:x:0:0::/:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n",
+      },
+    ];
     const stream = assembleRootfs(Readable.from([await makeTar(clash)]), Promise.resolve(), plan);
     await expect(readTar(stream)).rejects.toThrow(RecipeError);
   });
@@ -94,7 +118,9 @@ describe("assembleRootfs", () => {
       { name: "./usr/bin/", type: "directory" },
       { name: "./bin", type: "symlink", linkname: "usr/bin" },
     ];
-    const out = await readTar(assembleRootfs(Readable.from([await makeTar(merged)]), Promise.resolve(), plan));
+    const out = await readTar(
+      assembleRootfs(Readable.from([await makeTar(merged)]), Promise.resolve(), plan),
+    );
     expect(out.get("/usr/bin/sh")?.header).toMatchObject({ type: "symlink", linkname: "busybox" });
     expect(out.get("/bin")?.header.type).toBe("symlink");
   });
