@@ -10,7 +10,7 @@ import {
 import { ImageNotFoundError } from "../../../src/images/errors.js";
 import { ImageFetcher } from "../../../src/images/fetch.js";
 import { ImageStore } from "../../../src/images/store.js";
-import type { FetchEvent, ImageHash } from "../../../src/images/types.js";
+import type { FetchEvent } from "../../../src/images/types.js";
 import { FakeEngine, FakeSource, filesIn, sha, tempDir } from "./fakes.js";
 
 const archive = Buffer.concat([Buffer.from("IMAGE"), Buffer.alloc(200_000, 7)]);
