@@ -16,6 +16,7 @@ export {
   USAGE_COUNTERS,
   USAGE_CPU_SEC,
   USAGE_DURATION_SEC,
+  usageFromSeconds,
   usageFromWire,
   usageToWire,
   usageValue,

@@ -1,7 +1,7 @@
 /**
  * Usage counters (DESIGN §5, §10): what a provider measures and bills for.
  */
-import type { Decimal } from "decimal.js";
+import { Decimal } from "decimal.js";
 import { PaymentError } from "../errors.js";
 import { formatAmount, parseAmount, ZERO } from "./money.js";
 
@@ -36,6 +36,21 @@ export function usage(durationSec: string | Decimal, cpuSec: string | Decimal): 
     durationSec: parseAmount(durationSec, USAGE_DURATION_SEC),
     cpuSec: parseAmount(cpuSec, USAGE_CPU_SEC),
   };
+}
+
+/**
+ * Build a `Usage` from seconds given as numbers (seconds are measurements, not money).
+ * @throws PaymentError if a value is negative or not finite.
+ */
+export function usageFromSeconds(durationSec: number, cpuSec: number): Usage {
+  for (const [name, v] of [
+    [USAGE_DURATION_SEC, durationSec],
+    [USAGE_CPU_SEC, cpuSec],
+  ] as const) {
+    if (!Number.isFinite(v) || v < 0)
+      throw new PaymentError(`invalid ${name}: ${v} (expected finite seconds ≥ 0)`);
+  }
+  return { durationSec: parseAmount(new Decimal(durationSec)), cpuSec: parseAmount(new Decimal(cpuSec)) };
 }
 
 /** The value of one counter. */

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { PaymentError } from "../../../src/errors.js";
 import { formatAmount } from "../../../src/payment/money.js";
-import { usage, usageFromWire, usageToWire, usageValue } from "../../../src/payment/usage.js";
+import {
+  usage,
+  usageFromSeconds,
+  usageFromWire,
+  usageToWire,
+  usageValue,
+} from "../../../src/payment/usage.js";
 
 describe("usage", () => {
   it("round-trips through the wire form", () => {
@@ -22,5 +28,15 @@ describe("usage", () => {
     );
     expect(() => usage("-1", "0")).toThrow(PaymentError);
     expect(() => usageFromWire([])).toThrow("invalid usage: expected an object");
+  });
+
+  it("builds usage from seconds measured as numbers", () => {
+    const u = usageFromSeconds(1e-7, 90.25);
+    expect(formatAmount(u.durationSec)).toBe("0.0000001");
+    expect(formatAmount(u.cpuSec)).toBe("90.25");
+    expect(() => usageFromSeconds(-1, 0)).toThrow(
+      "invalid agora.usage.duration_sec: -1 (expected finite seconds ≥ 0)",
+    );
+    expect(() => usageFromSeconds(0, NaN)).toThrow(PaymentError);
   });
 });
