@@ -42,6 +42,13 @@ export class MemoryBus implements Bus {
     this.#logger = opts.logger ?? pino({ level: "silent" });
   }
 
+  /** Live subscriptions, reply inboxes included (for tests and diagnostics). */
+  get subscriptionCount(): number {
+    let n = this.#wildcard.size;
+    for (const set of this.#literal.values()) n += set.size;
+    return n;
+  }
+
   publish(subject: string, data: Uint8Array): void {
     this.#publish(subject, data, undefined);
   }
@@ -76,7 +83,12 @@ export class MemoryBus implements Bus {
     return awaitReply(subject, opts, this.#onClose, (deliver, fail) => {
       const inbox = `_INBOX.${randomUUID()}`;
       const sub = this.subscribe(inbox, (msg) => deliver(msg.data));
-      if (this.#publish(subject, data, inbox) === 0) fail(new NoRespondersError(subject));
+      try {
+        if (this.#publish(subject, data, inbox) === 0) fail(new NoRespondersError(subject));
+      } catch (err) {
+        sub.unsubscribe();
+        throw err;
+      }
       return () => sub.unsubscribe();
     });
   }
@@ -86,7 +98,12 @@ export class MemoryBus implements Bus {
     return collectReplies(subject, opts, this.#onClose, (deliver, end) => {
       const inbox = `_INBOX.${randomUUID()}`;
       const sub = this.subscribe(inbox, (msg) => deliver(msg.data));
-      if (this.#publish(subject, data, inbox) === 0) end();
+      try {
+        if (this.#publish(subject, data, inbox) === 0) end();
+      } catch (err) {
+        sub.unsubscribe();
+        throw err;
+      }
       return () => sub.unsubscribe();
     });
   }

@@ -135,7 +135,12 @@ export class NatsBus implements Bus {
       this.#pending.set(token, (msg) =>
         isNoResponders(msg) ? fail(new NoRespondersError(subject)) : deliver(msg.data),
       );
-      this.#send(subject, data, `${this.#inbox}.${token}`);
+      try {
+        this.#send(subject, data, `${this.#inbox}.${token}`);
+      } catch (err) {
+        this.#pending.delete(token);
+        throw err;
+      }
       return () => this.#pending.delete(token);
     });
   }
@@ -145,7 +150,12 @@ export class NatsBus implements Bus {
     return collectReplies(subject, opts, this.#onClose, (deliver, end) => {
       const token = this.#token();
       this.#pending.set(token, (msg) => (isNoResponders(msg) ? end() : deliver(msg.data)));
-      this.#send(subject, data, `${this.#inbox}.${token}`);
+      try {
+        this.#send(subject, data, `${this.#inbox}.${token}`);
+      } catch (err) {
+        this.#pending.delete(token);
+        throw err;
+      }
       return () => this.#pending.delete(token);
     });
   }

@@ -139,6 +139,16 @@ export function busContract(name: string, harness: BusHarness): void {
       expect(() => a.subscribe("a.>.b", () => undefined)).toThrow("`>` must be the last token");
       expect(() => a.publish("", enc.encode("x"))).toThrow(InvalidSubjectError);
       expect(() => a.publish("big", new Uint8Array(2 * 1024 * 1024))).toThrow(SizeLimitError);
+      await expect(a.request("a.*", enc.encode("x"), { timeoutMs: 1_000 })).rejects.toBeInstanceOf(
+        InvalidSubjectError,
+      );
+      await expect(a.request("big", new Uint8Array(2 * 1024 * 1024), { timeoutMs: 1_000 })).rejects.toThrow(
+        SizeLimitError,
+      );
+      const many = async (): Promise<void> => {
+        for await (const _ of a.requestMany("a.>", enc.encode("x"), { maxWaitMs: 1_000 }));
+      };
+      await expect(many()).rejects.toBeInstanceOf(InvalidSubjectError);
     });
 
     it("answers a request with the responder's bytes", async () => {

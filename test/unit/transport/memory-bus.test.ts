@@ -57,6 +57,26 @@ describe("MemoryBus", () => {
     expect(() => bus.requestMany("a", enc.encode("x"), { maxWaitMs: 10 })).toThrow(BusClosedError);
   });
 
+  it("leaves no reply inbox behind, whatever the outcome of a request", async () => {
+    const bus = new MemoryBus({ maxPayload: 10 });
+    bus.subscribe("svc", (m) => m.respond(enc.encode("ok")));
+    expect(bus.subscriptionCount).toBe(1);
+    await bus.request("svc", enc.encode("x"), { timeoutMs: 1_000 });
+    await expect(bus.request("svc", new Uint8Array(11), { timeoutMs: 1_000 })).rejects.toThrow(
+      SizeLimitError,
+    );
+    await expect(bus.request("nobody", enc.encode("x"), { timeoutMs: 1_000 })).rejects.toThrow(
+      "no responders",
+    );
+    await expect(bus.request("a.*", enc.encode("x"), { timeoutMs: 1_000 })).rejects.toThrow(
+      "invalid subject",
+    );
+    for await (const _ of bus.requestMany("svc", enc.encode("x"), { maxWaitMs: 20 }));
+    expect(bus.subscriptionCount).toBe(1);
+    await bus.close();
+    expect(bus.subscriptionCount).toBe(0);
+  });
+
   it("ends a gathering requestMany when the bus closes", async () => {
     const bus = new MemoryBus();
     bus.subscribe("svc", (m) => m.respond(enc.encode("r")));
