@@ -3,7 +3,7 @@
  * given the agreed terms, what was accepted before, the clock and the budget, a note is either
  * accepted (with the amount it adds) or rejected with a reason the provider can read.
  */
-import type { Decimal } from "decimal.js";
+import { Decimal } from "decimal.js";
 import type { DebitNote, Invoice } from "./debit-note.js";
 import { formatAmount, parseAmount, sumAmounts, ZERO, type MoneyInput } from "./money.js";
 import type { LinearPricing } from "./pricing.js";
@@ -131,7 +131,7 @@ export function reviewInvoice(r: InvoiceReview): Decision {
 }
 
 function checkUsage(usage: Usage, terms: AgreedTerms, now: number, tol: Tolerance): string | undefined {
-  const elapsed = parseAmount(String(Math.max(0, Math.floor(now - terms.approvedAt))), "elapsed").div(1000);
+  const elapsed = parseAmount(new Decimal(Math.max(0, now - terms.approvedAt))).div(1000);
   const maxDuration = elapsed.plus(tol.durationSec);
   if (usage.durationSec.gt(maxDuration)) {
     return `duration ${formatAmount(usage.durationSec)} s exceeds the ${formatAmount(elapsed)} s elapsed since the agreement (+${formatAmount(tol.durationSec)} s tolerance)`;

@@ -39,9 +39,10 @@ export class Ledger {
     if (path === undefined) return new Ledger(undefined, index, undefined);
     await mkdir(dirname(path), { recursive: true });
     const text = await readFile(path, "utf8").catch((err: unknown) => {
-      if (err instanceof Error && "code" in err && err.code === "ENOENT") return "";
+      if (err instanceof Error && "code" in err && err.code === "ENOENT") return undefined;
       throw err;
     });
+    if (text === undefined) return Ledger.#create(path, index);
     const lines = text.split("\n");
     const torn = lines.pop(); // "" when the file ends with a newline
     lines.forEach((line, i) => {
@@ -54,6 +55,18 @@ export class Ledger {
     });
     const file = await open(path, "a+");
     if (torn) await file.truncate(Buffer.byteLength(text) - Buffer.byteLength(torn));
+    return new Ledger(path, index, file);
+  }
+
+  /** A new ledger file: create it, then fsync its directory so the file itself survives a crash. */
+  static async #create(path: string, index: LedgerIndex): Promise<Ledger> {
+    const file = await open(path, "a+");
+    const dir = await open(dirname(path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
     return new Ledger(path, index, file);
   }
 
