@@ -1,8 +1,8 @@
 /** Building a requestor's demand (DESIGN §5). */
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { MarketError, UserError } from "../errors.js";
 import { escapeConstraintValue } from "./constraint-parser.js";
-import { PROP, type Properties } from "./properties.js";
+import { parseProperties, PROP, type Properties } from "./properties.js";
 import { SpecBuilder, type Demand } from "./spec.js";
 
 /** `docker:sha256:<hex>[@<source>]` (DESIGN §5). */
@@ -102,7 +102,15 @@ export function resolveDemandOptions(options: DemandOptions): ResolvedDemandOpti
   const r = demandOptionsSchema.safeParse(options);
   if (!r.success)
     throw new UserError(`invalid demand options: ${z.prettifyError(r.error).replace(/\n/g, "; ")}`);
-  return Object.freeze({ ...r.data, properties: r.data.properties as Properties });
+  let properties: Properties;
+  try {
+    properties = parseProperties(r.data.properties);
+  } catch (err) {
+    throw err instanceof MarketError
+      ? new UserError(`invalid demand options: ${err.message}`, { cause: err })
+      : err;
+  }
+  return Object.freeze({ ...r.data, properties });
 }
 
 /** The usual demand: subnet, runtime, minimum resources, linear pricing, the package. */

@@ -39,6 +39,11 @@ describe("demandFor", () => {
     expect(() => resolveDemandOptions({ taskPackage: IMAGE, expiresAt: 1, minMemGib: -1 })).toThrow(
       /minMemGib/,
     );
+    expect(() =>
+      resolveDemandOptions({ taskPackage: IMAGE, expiresAt: 1, properties: { "bad key": 1 } }),
+    ).toThrow(
+      new UserError('invalid demand options: invalid property key "bad key": expected dotted words').message,
+    );
     expect(() => demandFor({ taskPackage: IMAGE, expiresAt: 1, constraints: ["(oops"] })).toThrow(
       ConstraintParseError,
     );
