@@ -52,6 +52,9 @@ export interface UnpackOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Read-ahead of the streams these helpers return: big enough to keep the engine's socket busy. */
+const STREAM_HWM = 1024 * 1024;
+
 /** Drop set-uid/set-gid: only permission and sticky bits travel. */
 const MODE_MASK = 0o1777;
 
@@ -99,7 +102,7 @@ export function packTar(
     pack.finalize();
   };
   fill().catch((err: unknown) => pack.destroy(asError(err, signal)));
-  return Readable.from(pack, { objectMode: false });
+  return Readable.from(pack, { objectMode: false, highWaterMark: STREAM_HWM });
 }
 
 async function packEntry(pack: tar.Pack, entry: PackEntry, signal?: AbortSignal): Promise<void> {
@@ -120,7 +123,7 @@ async function packEntry(pack: tar.Pack, entry: PackEntry, signal?: AbortSignal)
   const source = entry.source ?? new Uint8Array(0);
   if (source instanceof Uint8Array) {
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ ...header, type: "file", size: source.byteLength }, Buffer.from(source), (err) =>
+      pack.entry({ ...header, type: "file", size: source.byteLength }, asBuffer(source), (err) =>
         err ? reject(err) : resolve(),
       ),
     );
@@ -132,10 +135,10 @@ async function packEntry(pack: tar.Pack, entry: PackEntry, signal?: AbortSignal)
   const stream = "file" in source ? createReadStream(source.file) : source.stream;
   const done = new Promise<void>((resolve, reject) => {
     const sink = pack.entry({ ...header, type: "file", size }, (err) => (err ? reject(err) : resolve()));
-    copyExactly(stream, sink, size, name, signal).catch((err: unknown) => {
-      sink.destroy(asError(err, signal));
-      reject(asError(err, signal));
-    });
+    // The pack reports the failure; the sink only echoes it when the pack is destroyed.
+    sink.on("error", ignore);
+    // On failure the whole pack is destroyed by the caller; the entry's sink goes with it.
+    copyExactly(stream, sink, size, name, signal).catch((err: unknown) => reject(asError(err, signal)));
   });
   try {
     await done;
@@ -286,7 +289,7 @@ export async function readSingleFile(
       await entries.return(undefined);
     }
   }
-  return Readable.from(rest(), { objectMode: false });
+  return Readable.from(rest(), { objectMode: false, highWaterMark: STREAM_HWM });
 }
 
 export interface RepackOptions extends UnpackOptions {
@@ -314,11 +317,9 @@ export function repackTar(source: Readable, opts: RepackOptions): Readable {
           const sink = pack.entry({ ...header, type: "file", size: entry.size }, (err) =>
             err ? reject(err) : resolve(),
           );
+          sink.on("error", ignore);
           copyExactly(Readable.from(entry.content), sink, entry.size, entry.name, opts.signal).catch(
-            (err: unknown) => {
-              sink.destroy(asError(err, opts.signal));
-              reject(asError(err, opts.signal));
-            },
+            (err: unknown) => reject(asError(err, opts.signal)),
           );
         });
       } else {
@@ -333,7 +334,14 @@ export function repackTar(source: Readable, opts: RepackOptions): Readable {
     pack.finalize();
   };
   fill().catch((err: unknown) => pack.destroy(asError(err, opts.signal)));
-  return Readable.from(pack, { objectMode: false });
+  return Readable.from(pack, { objectMode: false, highWaterMark: STREAM_HWM });
+}
+
+function ignore(): void {}
+
+/** A Buffer view of the bytes (no copy: transfers of hundreds of MiB pass through here). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function asError(err: unknown, signal?: AbortSignal): Error {
