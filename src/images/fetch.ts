@@ -158,6 +158,8 @@ export class ImageFetcher {
       kick();
       stream = await source.open(hash, { signal });
       if (!stream) return undefined;
+      // A source may fail before the store attaches; the store's pipeline still sees that error.
+      stream.on("error", () => undefined);
       this.#emit({ type: "fetch.started", hash, source: source.name });
       let reported = 0;
       const staged = await store.receive(stream, {

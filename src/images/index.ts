@@ -8,3 +8,10 @@ export { ensureLoaded, loadArchive, storeFromEngine } from "./engine-io.js";
 export { ImageFetcher, type ImageFetcherOptions, type FetchedImage } from "./fetch.js";
 export { HttpImageSource, type HttpImageSourceOptions } from "./http-source.js";
 export { packImage, type PackedImage } from "./pack.js";
+export {
+  BusImageSource,
+  ImageServer,
+  imageSubject,
+  type BusImageSourceOptions,
+  type ImageServerOptions,
+} from "./bus-image.js";
