@@ -7,7 +7,6 @@
  */
 import Docker from "dockerode";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Duplex } from "node:stream";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { DockerRuntime, type ResourceLimits } from "../../src/provider/runtime/index.js";

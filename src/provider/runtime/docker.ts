@@ -6,36 +6,36 @@
  */
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
-import type { Duplex, Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   AgoraError,
   ImageError,
   OutOfMemoryError,
   ProviderError,
-  SizeLimitError,
-  TimeoutError,
   UserError,
   toAbortError,
-  withDeadline,
 } from "../../errors.js";
-import { packTar, readSingleFile, repackTar } from "./archive.js";
+import { readSingleFile } from "./archive.js";
 import {
   LABEL_ACTIVITY,
   LABEL_AGENT,
   LABEL_VOLUME_PATH,
   describeCommand,
   engineName,
-  envList,
   hardenedSpec,
-  killCommand,
   parseImageUser,
   resolveUserName,
-  wrapCommand,
 } from "./container-spec.js";
-import { CappedOutput, FrameDemuxer, PidLineReader } from "./exec-output.js";
-import { locateInVolumes } from "./paths.js";
-import { parsePathStat, planUpload, refuseLink, uploadEntries, type PathStat } from "./transfer.js";
+import { runCommand, within, type ExecEngine } from "./exec-session.js";
+import {
+  getFile,
+  parsePathStat,
+  putArchive,
+  putFiles,
+  type ArchiveEngine,
+  type PathStat,
+} from "./transfer.js";
 import type {
   ContainerInfo,
   ContainerRuntime,
@@ -78,7 +78,6 @@ interface Tracked {
 }
 
 const MiB = 1024 * 1024;
-const DEFAULT_MAX_OUTPUT = MiB;
 /** Cap on /etc/passwd and /etc/group when resolving a named USER. */
 const ACCOUNT_FILE_MAX = MiB;
 
@@ -230,19 +229,7 @@ export class DockerRuntime implements ContainerRuntime {
     opts: { signal?: AbortSignal } = {},
   ): Promise<void> {
     const tracked = await this.#track(containerId);
-    // Every path is checked before the engine is asked anything about this transfer.
-    const uploads = planUpload(entries, tracked.volumes);
-    opts.signal?.throwIfAborted();
-    for (const upload of uploads) {
-      const existing = await this.#checkDirs(
-        containerId,
-        upload.files[0]?.entry.path ?? upload.volume,
-        upload.parents,
-        opts.signal,
-      );
-      const tar = packTar(uploadEntries(upload, existing, tracked), opts.signal);
-      await this.#put(containerId, upload.volume, tar, `upload into ${upload.volume}`, opts.signal);
-    }
+    await putFiles(this.#archiveEngine(containerId), tracked, entries, opts.signal);
   }
 
   async putArchive(
@@ -252,86 +239,31 @@ export class DockerRuntime implements ContainerRuntime {
     opts: PutArchiveOptions,
   ): Promise<void> {
     const tracked = await this.#track(containerId);
-    const at = locateInVolumes(dir, tracked.volumes, true);
-    const dirs = at.segments.map((_, i) => `${at.volume}/${at.segments.slice(0, i + 1).join("/")}`);
-    const existing = await this.#checkDirs(containerId, at.path, dirs, opts.signal);
-    const missing = dirs.filter((d) => !existing.has(d));
-    if (missing.length > 0) {
-      const owner = { uid: tracked.uid, gid: tracked.gid };
-      const entries = missing.map((d) => ({
-        name: d.slice(at.volume.length + 1),
-        type: "directory" as const,
-        mode: 0o755,
-        ...owner,
-      }));
-      await this.#put(
-        containerId,
-        at.volume,
-        packTar(entries, opts.signal),
-        `creating ${at.path}`,
-        opts.signal,
-      );
-    }
-    const checked = repackTar(archive, {
-      maxBytes: opts.maxBytes,
-      links: "inside",
-      owner: { uid: tracked.uid, gid: tracked.gid },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    await this.#put(containerId, at.path, checked, `archive upload into ${at.path}`, opts.signal);
+    await putArchive(this.#archiveEngine(containerId), tracked, dir, archive, opts);
   }
 
   async getFile(containerId: string, path: string, opts: GetFileOptions): Promise<Readable> {
     const tracked = await this.#track(containerId);
-    const at = locateInVolumes(path, tracked.volumes, opts.allowDirectory ?? false);
-    const parents = at.segments
-      .slice(0, -1)
-      .map((_, i) => `${at.volume}/${at.segments.slice(0, i + 1).join("/")}`);
-    const existing = await this.#checkDirs(containerId, at.path, parents, opts.signal);
-    const stat =
-      existing.size === parents.length ? await this.#stat(containerId, at.path, opts.signal) : undefined;
-    if (!stat) throw new UserError(`${at.path} does not exist in the container`);
-    if (stat.kind === "symlink") refuseLink(at, at.path, stat);
-    if (stat.kind === "other") throw new UserError(`${at.path} is not a regular file`);
-    if (stat.kind === "directory" && !opts.allowDirectory)
-      throw new UserError(`${at.path} is a directory; pass allowDirectory to download it as a tar archive`);
-    if (stat.kind === "file" && stat.size > opts.maxBytes)
-      throw new SizeLimitError(
-        `${at.path} holds ${stat.size} bytes, over the download limit of ${opts.maxBytes} bytes`,
-      );
-    const what = `download of ${at.path}`;
-    let res: Readable;
-    try {
-      res = (await this.#docker.getContainer(containerId).getArchive({
-        path: at.path,
-        ...(opts.signal ? { abortSignal: opts.signal } : {}),
-      })) as Readable;
-    } catch (err) {
-      if (opts.signal?.aborted) throw toAbortError(opts.signal, what, err);
-      throw new ProviderError(`${what} failed: ${errMessage(err)}`, { cause: err });
-    }
-    const limits = { maxBytes: opts.maxBytes, ...(opts.signal ? { signal: opts.signal } : {}) };
-    if (stat.kind === "directory") return repackTar(res, { ...limits, links: "inside" });
-    return readSingleFile(res, { ...limits, name: stat.name });
+    return getFile(this.#archiveEngine(containerId), tracked, path, opts);
   }
 
-  /** Check directories from shallow to deep: the existing ones, stopping at the first missing. */
-  async #checkDirs(
-    containerId: string,
-    target: string,
-    dirs: readonly string[],
-    signal?: AbortSignal,
-  ): Promise<Set<string>> {
-    const existing = new Set<string>();
-    for (const dir of dirs) {
-      const stat = await this.#stat(containerId, dir, signal);
-      if (!stat) break;
-      if (stat.kind === "symlink") refuseLink(target, dir, stat);
-      if (stat.kind !== "directory")
-        throw new UserError(`${dir} exists in the container and is not a directory`);
-      existing.add(dir);
-    }
-    return existing;
+  /** The engine operations transfers need, bound to one container. */
+  #archiveEngine(containerId: string): ArchiveEngine {
+    return {
+      stat: (path, signal) => this.#stat(containerId, path, signal),
+      put: (dir, tar, what, signal) => this.#put(containerId, dir, tar, what, signal),
+      get: async (path, signal) => {
+        const what = `download of ${path}`;
+        try {
+          return (await this.#docker
+            .getContainer(containerId)
+            .getArchive({ path, ...(signal ? { abortSignal: signal } : {}) })) as Readable;
+        } catch (err) {
+          if (signal?.aborted) throw toAbortError(signal, what, err);
+          throw new ProviderError(`${what} failed: ${errMessage(err)}`, { cause: err });
+        }
+      },
+    };
   }
 
   /** The engine's stat of a path (symlinks not followed), or undefined when it does not exist. */
@@ -388,172 +320,69 @@ export class DockerRuntime implements ContainerRuntime {
     opts: ExecOptions = {},
   ): Promise<ExecResult> {
     const tracked = await this.#track(containerId);
-    const what = `command ${JSON.stringify(describeCommand(command))}`;
     const startedMs = Date.now();
-    let killFailure: Error | undefined;
-    const result = await withDeadline(
-      (signal) => this.#run(containerId, command, opts, signal, what, (e) => (killFailure = e)),
-      {
-        what,
-        ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        onTimeout: () =>
-          new TimeoutError(
-            `${what} did not finish within ${opts.timeoutMs} ms` +
-              (killFailure ? ` and could not be killed: ${killFailure.message}` : "; it was killed"),
-            killFailure ? { cause: killFailure } : {},
-          ),
-      },
+    const result = await runCommand(this.#execEngine(containerId), command, opts, this.#killGraceMs, (err) =>
+      this.#whyNotRunning(containerId, `command ${JSON.stringify(describeCommand(command))}`, err),
     );
     if (result.exitCode === 137 && (await this.#oomSince(tracked, startedMs)))
       throw new OutOfMemoryError(
-        `${what} was killed by the out-of-memory killer: it needed more than the container's ${Math.round(tracked.memoryBytes / MiB)} MiB of memory`,
+        `command ${JSON.stringify(describeCommand(command))} was killed by the out-of-memory killer: ` +
+          `it needed more than the container's ${Math.round(tracked.memoryBytes / MiB)} MiB of memory`,
       );
     return result;
   }
 
-  async #run(
-    containerId: string,
-    command: readonly string[] | string,
-    opts: ExecOptions,
-    signal: AbortSignal,
-    what: string,
-    onKillFailure: (err: Error) => void,
-  ): Promise<ExecResult> {
+  /** The engine operations a command run needs, bound to one container. */
+  #execEngine(containerId: string): ExecEngine {
     const container = this.#docker.getContainer(containerId);
-    let exec: Docker.Exec;
-    let stream: Duplex;
-    try {
-      exec = await container.exec({
-        Cmd: wrapCommand(command),
-        AttachStdin: false,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        ...(opts.env ? { Env: envList(opts.env) } : {}),
-        ...(opts.workdir ? { WorkingDir: opts.workdir } : {}),
-        abortSignal: signal,
-      });
-      // No abort signal here: after the upgrade the socket must live until the process is gone.
-      stream = await exec.start({ hijack: true, stdin: false });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw await this.#whyNotRunning(containerId, what, err);
-    }
-    const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    const stdout = new CappedOutput(max);
-    const stderr = new CappedOutput(max);
-    const pid = new PidLineReader();
-    let callbackError: unknown;
-    const demux = new FrameDemuxer((name, payload) => {
-      const data = name === "stdout" ? pid.take(payload) : payload;
-      if (data.length === 0) return;
-      (name === "stdout" ? stdout : stderr).push(data);
-      if (opts.onOutput && callbackError === undefined) {
-        try {
-          opts.onOutput(name, data);
-        } catch (err) {
-          callbackError = err;
-        }
-      }
-    });
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on("data", (chunk: Buffer) => demux.push(chunk));
-      stream.once("end", resolve);
-      stream.once("close", resolve);
-      stream.once("error", reject);
-    });
-    let onAbort = (): void => {};
-    const aborted = new Promise<"aborted">((resolve) => {
-      onAbort = () => resolve("aborted");
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      const first = await Promise.race([ended.then(() => "ended" as const), aborted]);
-      if (first === "aborted") {
-        await this.#stop(containerId, pid, ended, what).catch((err: unknown) => onKillFailure(asError(err)));
-        throw asError(signal.reason);
-      }
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new ProviderError(`${what}: the output stream broke: ${errMessage(err)}`, { cause: err });
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      pid.finish();
-      stream.destroy();
-    }
-    if (callbackError !== undefined) throw asError(callbackError);
     return {
-      exitCode: await this.#exitCode(exec, what),
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      truncated: stdout.truncated || stderr.truncated,
+      start: async (argv, opts) => {
+        const exec = await container.exec({
+          Cmd: [...argv],
+          AttachStdin: false,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: false,
+          ...(opts.env ? { Env: [...opts.env] } : {}),
+          ...(opts.workdir ? { WorkingDir: opts.workdir } : {}),
+          abortSignal: opts.signal,
+        });
+        // No abort signal here: after the upgrade the socket must live until the process is gone.
+        const stream = await exec.start({ hijack: true, stdin: false });
+        return { stream, exitCode: () => exitCode(exec) };
+      },
+      runQuiet: async (argv, timeoutMs) => {
+        const exec = await container.exec({
+          Cmd: [...argv],
+          AttachStdout: true,
+          AttachStderr: true,
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        stream.resume();
+        const done = new Promise<boolean>((resolve) => {
+          stream.once("end", () => resolve(true));
+          stream.once("close", () => resolve(true));
+          stream.once("error", () => resolve(false));
+        });
+        const ok = await within(done, timeoutMs, false);
+        stream.destroy();
+        if (!ok)
+          throw new ProviderError(`helper command ${argv.join(" ")} did not finish within ${timeoutMs} ms`);
+      },
+      signalKeeper: async () => {
+        try {
+          await container.kill({ signal: "SIGUSR1" });
+        } catch (err) {
+          throw new ProviderError(
+            `cannot signal the keeper of container ${short(containerId)}: ${errMessage(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+      },
     };
-  }
-
-  /**
-   * Kill a running command: its process group through a `kill` in the container; failing that
-   * (no pid to spare under a fork bomb), the keeper kills every process but itself.
-   */
-  async #stop(containerId: string, pid: PidLineReader, ended: Promise<void>, what: string): Promise<void> {
-    const grace = this.#killGraceMs;
-    const gone = (ms: number): Promise<boolean> =>
-      within(
-        ended.then(
-          () => true,
-          () => true,
-        ),
-        ms,
-        false,
-      );
-    const target = await within(pid.wait(), grace / 4, undefined);
-    if (target !== undefined) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const ok = await this.#runQuiet(containerId, killCommand(target), grace / 4).then(
-          () => true,
-          () => false,
-        );
-        if (ok && (await gone(grace / 4))) return;
-        if (await gone(100)) return;
-      }
-    }
-    await this.#docker
-      .getContainer(containerId)
-      .kill({ signal: "SIGUSR1" })
-      .catch(() => undefined);
-    if (await gone(grace / 2)) return;
-    throw new ProviderError(`${what} could not be stopped within ${grace} ms`);
-  }
-
-  /** Run a helper command (no wrapper, output discarded) and wait for it, bounded. */
-  async #runQuiet(containerId: string, argv: readonly string[], timeoutMs: number): Promise<void> {
-    const exec = await this.#docker.getContainer(containerId).exec({
-      Cmd: [...argv],
-      AttachStdout: true,
-      AttachStderr: true,
-      abortSignal: AbortSignal.timeout(timeoutMs),
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    stream.resume();
-    const done = new Promise<boolean>((resolve) => {
-      stream.once("end", () => resolve(true));
-      stream.once("close", () => resolve(true));
-      stream.once("error", () => resolve(false));
-    });
-    const ok = await within(done, timeoutMs, false);
-    stream.destroy();
-    if (!ok)
-      throw new ProviderError(`helper command ${argv.join(" ")} did not finish within ${timeoutMs} ms`);
-  }
-
-  async #exitCode(exec: Docker.Exec, what: string): Promise<number> {
-    for (let i = 0; i < 200; i++) {
-      const info = await exec.inspect();
-      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
-      await sleep(i < 10 ? 5 : 25);
-    }
-    throw new ProviderError(`${what}: the engine reports no exit code`);
   }
 
   /** Whether the engine reported an OOM kill in this container since `sinceMs` (not yet attributed). */
@@ -799,15 +628,13 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** `promise`'s value if it settles within `ms`, else `fallback`; the timer never outlives the race. */
-async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+async function exitCode(exec: Docker.Exec): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const info = await exec.inspect();
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    await sleep(i < 10 ? 5 : 25);
   }
+  throw new ProviderError("the engine reports no exit code for a finished command");
 }
 
 function short(id: string): string {
