@@ -80,32 +80,28 @@ export class MemoryBus implements Bus {
 
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new BusClosedError(`request on ${subject}`));
-    return awaitReply(subject, opts, this.#onClose, (deliver, fail) => {
-      const inbox = `_INBOX.${randomUUID()}`;
-      const sub = this.subscribe(inbox, (msg) => deliver(msg.data));
-      try {
-        if (this.#publish(subject, data, inbox) === 0) fail(new NoRespondersError(subject));
-      } catch (err) {
-        sub.unsubscribe();
-        throw err;
-      }
-      return () => sub.unsubscribe();
-    });
+    return awaitReply(subject, opts, this.#onClose, (deliver, fail) =>
+      this.#ask(subject, data, deliver, () => fail(new NoRespondersError(subject))),
+    );
   }
 
   requestMany(subject: string, data: Uint8Array, opts: RequestManyOptions): AsyncIterable<Uint8Array> {
     if (this.#closed) throw new BusClosedError(`requestMany on ${subject}`);
-    return collectReplies(subject, opts, this.#onClose, (deliver, end) => {
-      const inbox = `_INBOX.${randomUUID()}`;
-      const sub = this.subscribe(inbox, (msg) => deliver(msg.data));
-      try {
-        if (this.#publish(subject, data, inbox) === 0) end();
-      } catch (err) {
-        sub.unsubscribe();
-        throw err;
-      }
-      return () => sub.unsubscribe();
-    });
+    return collectReplies(subject, opts, this.#onClose, (deliver, end) =>
+      this.#ask(subject, data, deliver, end),
+    );
+  }
+
+  /** Publish with a fresh reply inbox; returns the cleanup that removes the inbox. */
+  #ask(subject: string, data: Uint8Array, onReply: (data: Uint8Array) => void, onNoResponders: () => void) {
+    const sub = this.subscribe(`_INBOX.${randomUUID()}`, (msg) => onReply(msg.data));
+    try {
+      if (this.#publish(subject, data, sub.subject) === 0) onNoResponders();
+    } catch (err) {
+      sub.unsubscribe();
+      throw err;
+    }
+    return (): void => sub.unsubscribe();
   }
 
   close(): Promise<void> {

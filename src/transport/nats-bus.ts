@@ -130,34 +130,29 @@ export class NatsBus implements Bus {
 
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     if (this.#closing) return Promise.reject(new BusClosedError(`request on ${subject}`));
-    return awaitReply(subject, opts, this.#onClose, (deliver, fail) => {
-      const token = this.#token();
-      this.#pending.set(token, (msg) =>
-        isNoResponders(msg) ? fail(new NoRespondersError(subject)) : deliver(msg.data),
-      );
-      try {
-        this.#send(subject, data, `${this.#inbox}.${token}`);
-      } catch (err) {
-        this.#pending.delete(token);
-        throw err;
-      }
-      return () => this.#pending.delete(token);
-    });
+    return awaitReply(subject, opts, this.#onClose, (deliver, fail) =>
+      this.#ask(subject, data, deliver, () => fail(new NoRespondersError(subject))),
+    );
   }
 
   requestMany(subject: string, data: Uint8Array, opts: RequestManyOptions): AsyncIterable<Uint8Array> {
     this.#assertOpen(`requestMany on ${subject}`);
-    return collectReplies(subject, opts, this.#onClose, (deliver, end) => {
-      const token = this.#token();
-      this.#pending.set(token, (msg) => (isNoResponders(msg) ? end() : deliver(msg.data)));
-      try {
-        this.#send(subject, data, `${this.#inbox}.${token}`);
-      } catch (err) {
-        this.#pending.delete(token);
-        throw err;
-      }
-      return () => this.#pending.delete(token);
-    });
+    return collectReplies(subject, opts, this.#onClose, (deliver, end) =>
+      this.#ask(subject, data, deliver, end),
+    );
+  }
+
+  /** Publish with a reply token on the muxed inbox; returns the cleanup that forgets the token. */
+  #ask(subject: string, data: Uint8Array, onReply: (data: Uint8Array) => void, onNoResponders: () => void) {
+    const token = this.#token();
+    this.#pending.set(token, (msg) => (isNoResponders(msg) ? onNoResponders() : onReply(msg.data)));
+    try {
+      this.#send(subject, data, `${this.#inbox}.${token}`);
+    } catch (err) {
+      this.#pending.delete(token);
+      throw err;
+    }
+    return (): void => void this.#pending.delete(token);
   }
 
   /** Drain (bounded by `drainTimeoutMs`), then close; safe to call twice. */

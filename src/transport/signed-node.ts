@@ -72,6 +72,7 @@ export class SignedNode {
   readonly #logger: Logger;
   readonly #verifier: MessageVerifier;
   readonly #drops: Record<DropReason, number>;
+  readonly #subs = new Set<Subscription>();
 
   constructor(opts: SignedNodeOptions) {
     this.bus = opts.bus;
@@ -133,33 +134,54 @@ export class SignedNode {
 
   /** Receive verified messages on `subject` (wildcards allowed); bad ones are dropped first. */
   subscribe(subject: string, handler: (msg: AnyInbound) => void | Promise<void>): Subscription {
-    return this.bus.subscribe(subject, (raw) => {
-      const msg = this.#tryOpen(raw);
-      if (!msg) return;
-      this.#guard(subject, () => handler(msg));
-    });
+    return this.#track(
+      this.bus.subscribe(subject, (raw) => {
+        const msg = this.#tryOpen(raw);
+        if (!msg) return;
+        this.#guard(subject, () => handler(msg));
+      }),
+    );
   }
 
   /** Answer requests on `subject`: the reply is signed to the requester and names its id in `re`. */
   serve(subject: string, handler: RequestHandler): Subscription {
-    return this.bus.subscribe(subject, (raw) => {
-      const msg = this.#tryOpen(raw);
-      if (!msg) return;
-      const reply = (out: AnyOutgoing): void => {
-        if (raw.reply === undefined) return;
-        raw.respond(this.seal(msg.envelope.from, out, msg.envelope.id).frame);
-      };
-      this.#guard(subject, async () => {
-        let out: AnyOutgoing | undefined;
-        try {
-          out = await handler(msg);
-        } catch (err) {
-          this.#logger.debug({ err, subject, type: msg.envelope.type }, "request handler failed");
-          out = { type: "Error", body: toWireError(err) };
-        }
-        if (out) reply(out);
-      });
-    });
+    return this.#track(
+      this.bus.subscribe(subject, (raw) => {
+        const msg = this.#tryOpen(raw);
+        if (!msg) return;
+        const reply = (out: AnyOutgoing): void => {
+          if (raw.reply === undefined) return;
+          raw.respond(this.seal(msg.envelope.from, out, msg.envelope.id).frame);
+        };
+        this.#guard(subject, async () => {
+          let out: AnyOutgoing | undefined;
+          try {
+            out = await handler(msg);
+          } catch (err) {
+            this.#logger.debug({ err, subject, type: msg.envelope.type }, "request handler failed");
+            out = { type: "Error", body: toWireError(err) };
+          }
+          if (out) reply(out);
+        });
+      }),
+    );
+  }
+
+  /** Stop every subscription made through this node (the bus stays open: it is the caller's). */
+  close(): void {
+    for (const sub of [...this.#subs]) sub.unsubscribe();
+  }
+
+  #track(sub: Subscription): Subscription {
+    const tracked: Subscription = {
+      subject: sub.subject,
+      unsubscribe: () => {
+        this.#subs.delete(tracked);
+        sub.unsubscribe();
+      },
+    };
+    this.#subs.add(tracked);
+    return tracked;
   }
 
   /**

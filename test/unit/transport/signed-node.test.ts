@@ -348,6 +348,21 @@ describe("SignedNode", () => {
     });
   });
 
+  it("close() ends every subscription made through the node, and nothing else", async () => {
+    const before = bus.subscriptionCount;
+    const other = bus.subscribe("other", () => undefined);
+    bob.serve("svc.x", () => undefined);
+    expect(bus.subscriptionCount).toBe(before + 2);
+    bob.close();
+    bob.close();
+    expect(bus.subscriptionCount).toBe(1);
+    other.unsubscribe();
+    const sender = new SignedNode({ bus, identity: alice, clock });
+    sender.send(subject, bob.nodeId, { type: "AgreementApproved", body: approved });
+    await new Promise((r) => setImmediate(r));
+    expect(got).toHaveLength(0);
+  });
+
   it("signs what it sends with a verifiable envelope", () => {
     const { envelope } = signEnvelope(alice, { type: "Ack", to: bob.nodeId, body: {} }, clock);
     expect(envelope.sig).toMatch(/^[A-Za-z0-9_-]{86}$/);
