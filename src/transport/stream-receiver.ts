@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 import { Readable } from "node:stream";
-import { AgoraError, TimeoutError } from "../errors.js";
+import { AgoraError, SizeLimitError, TimeoutError } from "../errors.js";
+import { MAX_CHUNK_BYTES } from "../protocol/index.js";
 import type { NodeId } from "../protocol/index.js";
 import { StreamAbortedError, StreamIntegrityError } from "./errors.js";
 import type { Inbound, SignedNode } from "./signed-node.js";
@@ -24,6 +25,8 @@ export interface ReceiveStreamOptions {
   readonly idleTimeoutMs?: number;
   /** Pulls in flight at once. @default 2 */
   readonly window?: number;
+  /** Refuse (with `SizeLimitError`, before pulling anything) an offer larger than this. */
+  readonly maxBytes?: number;
   /** Abort the transfer (the sender is told). */
   readonly signal?: AbortSignal;
 }
@@ -171,7 +174,29 @@ class PullReadable extends Readable {
   }
 }
 
-/** Pull the stream `opts.offer` from node `opts.from`; the result is an ordinary Readable. */
+/**
+ * Pull the stream `opts.offer` from node `opts.from`; the result is an ordinary Readable. An offer
+ * that is malformed or larger than `maxBytes` is refused at once (and the sender told).
+ */
 export function receiveStream(opts: ReceiveStreamOptions): Readable {
+  const { streamId, size, chunkSize } = opts.offer;
+  const problem =
+    !Number.isSafeInteger(size) || size < 0
+      ? `declares an invalid size ${size}`
+      : !Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_BYTES
+        ? `declares an invalid chunk size ${chunkSize}`
+        : undefined;
+  const tooLarge = opts.maxBytes !== undefined && size > opts.maxBytes;
+  if (problem || tooLarge) {
+    const stream = new PullReadable({ ...opts, offer: { streamId, size: 0, chunkSize: 1 } });
+    stream.destroy(
+      problem
+        ? new StreamIntegrityError(streamId, `offer ${problem}`)
+        : new SizeLimitError(
+            `stream ${streamId} of ${size} bytes exceeds the limit of ${opts.maxBytes} bytes`,
+          ),
+    );
+    return stream;
+  }
   return new PullReadable(opts);
 }

@@ -1,7 +1,7 @@
 /** receiveStream: integrity checks, timeouts and aborts. */
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { TimeoutError } from "../../../src/errors.js";
+import { SizeLimitError, TimeoutError } from "../../../src/errors.js";
 import { StreamAbortedError, StreamIntegrityError, receiveStream } from "../../../src/transport/index.js";
 import type { Pair } from "./stream-helpers.js";
 import { counting, pair, readAll, sleep } from "./stream-helpers.js";
@@ -48,6 +48,27 @@ describe("receiveStream", () => {
     );
     expect(err).toBeInstanceOf(StreamIntegrityError);
     expect((err as Error).message).toMatch(/chunk 1 marks last=false$/);
+  });
+
+  it("refuses an offer above maxBytes, or a malformed one, before pulling, and frees the sender", async () => {
+    p = pair();
+    const { source, state } = counting(10, 1000);
+    const offer = p.sender.offer(source, { to: p.bob.nodeId, size: 10_000 });
+    const err = await readAll(
+      receiveStream({ node: p.bob, from: p.alice.nodeId, offer, maxBytes: 9_999 }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SizeLimitError);
+    expect((err as Error).message).toBe(
+      `stream ${offer.streamId} of 10000 bytes exceeds the limit of 9999 bytes`,
+    );
+    for (let i = 0; i < 50 && p.sender.active > 0; i++) await sleep(10);
+    expect(p.sender.active).toBe(0);
+    expect(state.read).toBe(0);
+    const bad = await readAll(
+      receiveStream({ node: p.bob, from: p.alice.nodeId, offer: { ...offer, chunkSize: 0 } }),
+    ).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(StreamIntegrityError);
+    expect((bad as Error).message).toBe(`stream ${offer.streamId}: offer declares an invalid chunk size 0`);
   });
 
   it("times out when the sender does not answer a pull", async () => {
