@@ -172,6 +172,41 @@ describe("links inside a volume pointing outside", () => {
   });
 });
 
+describe("aborted transfers", () => {
+  it("an upload aborted through its signal fails with AbortError", async () => {
+    const ac = new AbortController();
+    const endless = new Readable({ read: () => undefined });
+    endless.push(Buffer.alloc(64 * 1024));
+    setTimeout(() => ac.abort(), 200);
+    const err = await fx.runtime
+      .putFiles(c.id, [{ path: "/golem/work/aborted.bin", source: { stream: endless, size: 64 * MiB } }], {
+        signal: ac.signal,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as Error).message).toMatch(/upload into \/golem\/work was aborted/);
+    expect((await fx.runtime.exec(c.id, "echo alive")).stdout).toBe("alive\n");
+  });
+
+  it("a download aborted through its signal fails with AbortError", async () => {
+    await shell("head -c 20000000 /dev/zero > /golem/output/abort.bin");
+    const ac = new AbortController();
+    const stream = await fx.runtime.getFile(c.id, "/golem/output/abort.bin", {
+      maxBytes: 50 * MiB,
+      signal: ac.signal,
+    });
+    let got = 0;
+    const err = await (async () => {
+      for await (const chunk of stream) {
+        got += (chunk as Buffer).length;
+        ac.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(got).toBeLessThan(20_000_000);
+  });
+});
+
 describe("downloads", () => {
   it("over maxBytes fail with SizeLimitError naming the size", async () => {
     await shell("head -c 2000000 /dev/zero > /golem/output/big.bin");
