@@ -101,6 +101,28 @@ async function agoraStream(
   });
 }
 
+/** Microseconds of 2 signs + 2 verifies of a small envelope: what per-message signing adds to an RTT. */
+function cryptoFloorUs(): number {
+  const a = new SignedNode({ bus: new MemoryBus(), identity: NodeIdentity.generate() });
+  const b = new SignedNode({ bus: new MemoryBus(), identity: NodeIdentity.generate() });
+  const n = 2_000;
+  const frames: Uint8Array[] = [];
+  const sealMs = timeSync(() => {
+    for (let i = 0; i < n; i++)
+      frames.push(a.seal(b.nodeId, { type: "AgreementRejected", body: small }).frame);
+  });
+  const openMs = timeSync(() => {
+    for (const f of frames) b.open(f, "bench");
+  });
+  return ((sealMs + openMs) / n) * 2 * 1000;
+}
+
+function timeSync(fn: () => void): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
 function signedPair(a: Bus, b: Bus): { client: SignedNode; server: SignedNode; sender: StreamSender } {
   const client = new SignedNode({ bus: a, identity: NodeIdentity.generate() });
   const server = new SignedNode({ bus: b, identity: NodeIdentity.generate() });
@@ -176,10 +198,18 @@ export async function run(): Promise<void> {
       better: "higher",
       ...(target === undefined ? {} : { target }),
     });
+    const floor = cryptoFloorUs();
     const rows: Row[] = [
       rtt("NatsBus (bus layer, unsigned)", bus, 50),
       rtt("SignedNode on NatsBus", signedNats, 50, 1.3),
       rtt("SignedNode on NatsBus", signedNats, 95, 1.3),
+      {
+        metric: "RTT p50, floor: raw + 2 Ed25519 signs + 2 verifies",
+        unit: "µs",
+        raw: us(raw, 50),
+        agora: us(raw, 50) + floor,
+        better: "lower",
+      },
       rtt("SignedNode on MemoryBus", signedMemory, 50),
       rtt("SignedNode on MemoryBus", signedMemory, 95),
       stream("NatsBus", streams.nats, 0.8),
