@@ -45,6 +45,9 @@ export interface OfferOptions {
 
 type Source = AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => void };
 
+/** The source broke its declared size; its message is safe to tell the receiver. */
+class DeclaredSizeError extends Error {}
+
 class OutboundStream {
   state: "open" | "aborted" | "done" = "open";
   abortReason = "";
@@ -205,10 +208,10 @@ export class StreamSender {
     try {
       const data = await stream.read(want);
       if (data.byteLength < want)
-        throw new Error(`source ended after ${offset + data.byteLength} of ${size} bytes`);
+        throw new DeclaredSizeError(`source ended after ${offset + data.byteLength} of ${size} bytes`);
       const last = offset + want === size;
       if (last && (await stream.hasMore()))
-        throw new Error(`source is larger than the declared ${size} bytes`);
+        throw new DeclaredSizeError(`source is larger than the declared ${size} bytes`);
       if ((stream.state as OutboundStream["state"]) !== "open") return await this.#serve(stream, seq);
       stream.offset += want;
       stream.nextSeq++;
@@ -217,7 +220,8 @@ export class StreamSender {
       return { type: "StreamChunk", body, attachment: data };
     } catch (err) {
       this.#logger.warn({ err, streamId }, "stream source failed");
-      this.#abort(streamId, err instanceof Error ? err.message : "source failed");
+      // Only our own size messages go to the peer: a source's error may name local paths.
+      this.#abort(streamId, err instanceof DeclaredSizeError ? err.message : "the sender's source failed");
       return this.#serve(stream, seq);
     }
   }

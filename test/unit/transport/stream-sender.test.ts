@@ -62,6 +62,25 @@ describe("StreamSender", () => {
     expect((err as Error).message).toMatch(/source is larger than the declared 2500 bytes$/);
   });
 
+  it("aborts when the source fails, without telling the receiver the local error", async () => {
+    p = pair({ chunkSize: 1000 });
+    const failing: AsyncIterable<Uint8Array> = {
+      async *[Symbol.asyncIterator]() {
+        yield new Uint8Array(1000);
+        throw new Error("EIO: /var/lib/agora/secret/path");
+      },
+    };
+    const offer = p.sender.offer(failing, { to: p.bob.nodeId, size: 5000 });
+    const err = await readAll(receiveStream({ node: p.bob, from: p.alice.nodeId, offer })).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StreamAbortedError);
+    expect((err as Error).message).toBe(
+      `stream ${offer.streamId} was aborted by the sender: the sender's source failed`,
+    );
+    expect(p.sender.active).toBe(0);
+  });
+
   it("lets only the node it was offered to pull", async () => {
     p = pair();
     const { source, state } = counting(1, 10);
