@@ -161,7 +161,14 @@ export class SignedNode {
             this.#logger.debug({ err, subject, type: msg.envelope.type }, "request handler failed");
             out = { type: "Error", body: toWireError(err) };
           }
-          if (out) reply(out);
+          if (!out) return;
+          try {
+            reply(out);
+          } catch (err) {
+            // E.g. a reply above the bus's max payload: answer with the error instead of silence.
+            this.#logger.warn({ err, subject, type: out.type }, "sending a reply failed");
+            reply({ type: "Error", body: toWireError(err) });
+          }
         });
       }),
     );

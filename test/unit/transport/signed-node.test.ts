@@ -2,7 +2,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MarketError, ProtocolError, TimeoutError } from "../../../src/errors.js";
+import { MarketError, ProtocolError, SizeLimitError, TimeoutError } from "../../../src/errors.js";
 import {
   BROADCAST,
   ManualClock,
@@ -273,6 +273,41 @@ describe("SignedNode", () => {
         .catch((e: unknown) => e);
       expect(wrongType).toBeInstanceOf(ProtocolError);
       expect(bob.drops.unexpected_reply).toBe(1);
+    });
+
+    it("answers with the error when its reply cannot be sent", async () => {
+      const small = new MemoryBus({ maxPayload: 4096 });
+      const server = new SignedNode({ bus: small, identity: alice, clock });
+      const client = new SignedNode({ bus: small, identity: NodeIdentity.generate(), clock });
+      const svc = `agora.node.${alice.nodeId}.market`;
+      server.serve(svc, () => ({
+        type: "AgreementRejected",
+        body: { agreementId: "a1", reason: "x".repeat(1000) },
+      }));
+      server.serve(`${svc}.big`, () => ({
+        type: "BatchEvent",
+        body: { activityId: "a", batchId: "b", index: 0, event: { kind: "stdout", data: "x".repeat(8000) } },
+      }));
+      const ok = await client.request(
+        svc,
+        alice.nodeId,
+        { type: "Ack", body: {} },
+        { timeoutMs: 1_000, expect: "AgreementRejected" },
+      );
+      expect(ok.envelope.body.reason).toHaveLength(1000);
+      const err = await client
+        .request(
+          `${svc}.big`,
+          alice.nodeId,
+          { type: "Ack", body: {} },
+          { timeoutMs: 1_000, expect: "BatchEvent" },
+        )
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SizeLimitError);
+      expect((err as Error).message).toMatch(
+        /answered SIZE_LIMIT: payload of \d+ bytes exceeds the maximum of 4096$/,
+      );
+      await small.close();
     });
 
     it("refuses a reply signed by another node than the one asked", async () => {
