@@ -156,7 +156,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (containerId) await this.#removeContainer(containerId);
       await this.#removeVolumes(volumeNames);
       if (err instanceof ImageError || err instanceof UserError) throw err;
-      throw new ProviderError(`cannot deploy image ${opts.image}: ${errMessage(err)}`, { cause: err });
+      throw engineError(`cannot deploy image ${opts.image}`, err);
     }
   }
 
@@ -165,10 +165,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await this.#docker.getContainer(containerId).start();
     } catch (err) {
-      if (statusCode(err) !== 304)
-        throw new ProviderError(`cannot start container ${short(containerId)}: ${errMessage(err)}`, {
-          cause: err,
-        });
+      if (statusCode(err) !== 304) throw engineError(`cannot start container ${short(containerId)}`, err);
     }
     tracked.startedAtMs ??= Date.now();
   }
@@ -179,10 +176,7 @@ export class DockerRuntime implements ContainerRuntime {
       const info = await this.#docker.getContainer(containerId).inspect();
       for (const m of info.Mounts) if (m.Type === "volume" && m.Name) names.add(m.Name);
     } catch (err) {
-      if (statusCode(err) !== 404)
-        throw new ProviderError(`cannot inspect container ${short(containerId)}: ${errMessage(err)}`, {
-          cause: err,
-        });
+      if (statusCode(err) !== 404) throw engineError(`cannot inspect container ${short(containerId)}`, err);
     }
     await this.#removeContainer(containerId);
     this.#tracked.delete(containerId);
@@ -212,12 +206,7 @@ export class DockerRuntime implements ContainerRuntime {
         durationSec: Number.isFinite(startedAt) ? Math.max(0, (Date.now() - startedAt) / 1000) : 0,
       };
     } catch (err) {
-      throw new ProviderError(
-        `cannot read the usage of container ${short(containerId)}: ${errMessage(err)}`,
-        {
-          cause: err,
-        },
-      );
+      throw engineError(`cannot read the usage of container ${short(containerId)}`, err);
     }
   }
 
@@ -260,7 +249,7 @@ export class DockerRuntime implements ContainerRuntime {
             .getArchive({ path, ...(signal ? { abortSignal: signal } : {}) })) as Readable;
         } catch (err) {
           if (signal?.aborted) throw toAbortError(signal, what, err);
-          throw new ProviderError(`${what} failed: ${errMessage(err)}`, { cause: err });
+          throw engineError(`${what} failed`, err);
         }
       },
     };
@@ -282,9 +271,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(err) === 404) return undefined;
       if (signal?.aborted) throw toAbortError(signal, `stat of ${path}`, err);
       if (err instanceof ProviderError) throw err;
-      throw new ProviderError(`cannot stat ${path} in container ${short(containerId)}: ${errMessage(err)}`, {
-        cause: err,
-      });
+      throw engineError(`cannot stat ${path} in container ${short(containerId)}`, err);
     }
   }
 
@@ -305,7 +292,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (signal?.aborted) throw toAbortError(signal, what, err);
       // The archive's own check (unsafe entry, size) is the real reason the request broke.
       if (streamError instanceof AgoraError) throw streamError;
-      throw new ProviderError(`${what} failed: ${errMessage(err)}`, { cause: err });
+      throw engineError(`${what} failed`, err);
     } finally {
       tar.destroy();
     }
@@ -374,12 +361,7 @@ export class DockerRuntime implements ContainerRuntime {
         try {
           await container.kill({ signal: "SIGUSR1" });
         } catch (err) {
-          throw new ProviderError(
-            `cannot signal the keeper of container ${short(containerId)}: ${errMessage(err)}`,
-            {
-              cause: err,
-            },
-          );
+          throw engineError(`cannot signal the keeper of container ${short(containerId)}`, err);
         }
       },
     };
@@ -417,23 +399,17 @@ export class DockerRuntime implements ContainerRuntime {
       if (info.State.OOMKilled)
         return new OutOfMemoryError(
           `container ${short(containerId)} was killed by the out-of-memory killer; ${what} cannot run`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       if (!info.State.Running)
         return new ProviderError(
           `container ${short(containerId)} is not running (${info.State.Status}); ${what} cannot run`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
     } catch {
       // The container is gone: the engine's own message says so.
     }
-    return new ProviderError(`cannot run ${what} in container ${short(containerId)}: ${errMessage(err)}`, {
-      cause: err,
-    });
+    return engineError(`cannot run ${what} in container ${short(containerId)}`, err);
   }
 
   // ---- bookkeeping -----------------------------------------------------------------------
@@ -448,9 +424,7 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusCode(err) === 404)
         throw new ProviderError(`no container ${short(containerId)} in the engine`, { cause: err });
-      throw new ProviderError(`cannot inspect container ${short(containerId)}: ${errMessage(err)}`, {
-        cause: err,
-      });
+      throw engineError(`cannot inspect container ${short(containerId)}`, err);
     }
     const activityId = info.Config.Labels[LABEL_ACTIVITY];
     if (info.Config.Labels[LABEL_AGENT] === undefined || activityId === undefined)
@@ -508,9 +482,7 @@ export class DockerRuntime implements ContainerRuntime {
       const code = statusCode(err);
       // 404: already gone; 409: a removal is already in progress.
       if (code !== 404 && code !== 409)
-        throw new ProviderError(`cannot remove container ${short(containerId)}: ${errMessage(err)}`, {
-          cause: err,
-        });
+        throw engineError(`cannot remove container ${short(containerId)}`, err);
     }
   }
 
@@ -528,7 +500,7 @@ export class DockerRuntime implements ContainerRuntime {
             await sleep(50);
             continue;
           }
-          throw new ProviderError(`cannot remove volume ${name}: ${errMessage(err)}`, { cause: err });
+          throw engineError(`cannot remove volume ${name}`, err);
         }
       }
     }
@@ -635,6 +607,11 @@ async function exitCode(exec: Docker.Exec): Promise<number> {
     await sleep(i < 10 ? 5 : 25);
   }
   throw new ProviderError("the engine reports no exit code for a finished command");
+}
+
+/** A ProviderError naming the engine call that failed, with the engine's own message. */
+function engineError(what: string, err: unknown): ProviderError {
+  return new ProviderError(`${what}: ${errMessage(err)}`, { cause: err });
 }
 
 function short(id: string): string {
