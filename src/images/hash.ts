@@ -44,6 +44,7 @@ export async function writeHashed(
   const digest = createHash("sha256");
   let size = 0;
   const tap = new Transform({
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, done) {
       digest.update(chunk);
       size += chunk.length;
@@ -55,7 +56,7 @@ export async function writeHashed(
     await pipeline(
       source,
       tap,
-      createWriteStream(path, { flags: "wx", mode: 0o644 }),
+      createWriteStream(path, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 }),
       opts.signal ? { signal: opts.signal } : {},
     );
   } catch (err) {
