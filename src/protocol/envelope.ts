@@ -81,11 +81,17 @@ export function signEnvelope<T extends MessageType>(
 
 /** True when `envelope.sig` is `envelope.from`'s signature over the rest (stored envelopes). */
 export function verifyEnvelope(
-  envelope: Envelope | { readonly from: string; readonly sig: string; readonly [field: string]: unknown },
+  envelope: Envelope | { readonly from?: unknown; readonly sig?: unknown; readonly [field: string]: unknown },
 ): boolean {
   const { sig, ...unsigned } = envelope;
-  const signature = Buffer.from(sig, "base64url");
-  return verifySignature(envelope.from, encoder.encode(canonicalJson(unsigned)), signature);
+  if (typeof sig !== "string" || typeof envelope.from !== "string") return false;
+  let data: Uint8Array;
+  try {
+    data = encoder.encode(canonicalJson(unsigned));
+  } catch {
+    return false; // a value JSON cannot carry was never signed
+  }
+  return verifySignature(envelope.from, data, Buffer.from(sig, "base64url"));
 }
 
 /** Build a frame from an envelope's wire JSON and an optional attachment. */

@@ -44,6 +44,11 @@ export interface VerifiedMessage<E extends Envelope = AnyEnvelope> {
   readonly envelope: E;
   /** Raw bytes sent with the envelope (stream chunks); empty otherwise. */
   readonly attachment: Uint8Array;
+  /**
+   * The envelope exactly as its sender signed it, unknown fields included: store this (not
+   * `envelope`, whose body the schema may have normalised) to re-check it with `verifyEnvelope`.
+   */
+  readonly signed: Readonly<Record<string, unknown>>;
 }
 
 export interface VerifierOptions {
@@ -140,7 +145,7 @@ export class MessageVerifier {
     }
     const body = messageSchemas[type].safeParse(header.data.body);
     if (!body.success) throw new MessageRejectedError("schema", `${type}.body.${describe(body.error)}`);
-    if (!verifyEnvelope(json as { from: string; sig: string })) {
+    if (!verifyEnvelope(json as Record<string, unknown>)) {
       throw new MessageRejectedError("bad_signature", `${type} ${header.data.id} from ${header.data.from}`);
     }
     const seen = this.#guard.check(header.data.id, ts);
@@ -152,6 +157,6 @@ export class MessageVerifier {
     }
     this.#guard.remember(header.data.id, ts, now);
     const envelope = { ...header.data, type, body: body.data } as AnyEnvelope;
-    return { envelope, attachment };
+    return { envelope, attachment, signed: json as Record<string, unknown> };
   }
 }

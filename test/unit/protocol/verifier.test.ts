@@ -5,8 +5,10 @@ import {
   MessageRejectedError,
   MessageVerifier,
   NodeIdentity,
+  canonicalJson,
   encodeFrame,
   signEnvelope,
+  verifyEnvelope,
 } from "../../../src/protocol/index.js";
 import type { DropReason } from "../../../src/protocol/index.js";
 
@@ -41,6 +43,30 @@ describe("MessageVerifier", () => {
     expect(msg.envelope.body).toEqual(body);
     expect([...msg.attachment]).toEqual([1, 2, 3]);
     expect(verifier.rememberedIds).toBe(1);
+  });
+
+  it("keeps the envelope as signed, extra fields included, so it can be stored and re-verified", () => {
+    const verifier = new MessageVerifier({ self: bob.nodeId, clock });
+    const fields = {
+      v: 1,
+      type: "AgreementApproved",
+      id: "x1",
+      from: alice.nodeId,
+      to: bob.nodeId,
+      ts: clock.now(),
+      future: "field",
+      body: { agreementId: "a1", approvedAt: 5, addedLater: [1] },
+    };
+    const sig = Buffer.from(alice.sign(new TextEncoder().encode(canonicalJson(fields)))).toString(
+      "base64url",
+    );
+    const msg = verifier.open(encodeFrame(JSON.stringify({ ...fields, sig })));
+    expect(msg.envelope.body).toEqual({ agreementId: "a1", approvedAt: 5 });
+    expect(verifyEnvelope(msg.envelope)).toBe(false); // normalised by the schema
+    const stored = JSON.parse(JSON.stringify(msg.signed)) as Record<string, unknown>;
+    expect(verifyEnvelope(stored)).toBe(true);
+    expect(verifyEnvelope({ ...stored, future: "changed" })).toBe(false);
+    expect(verifyEnvelope({ ...stored, sig: 5 })).toBe(false);
   });
 
   it("refuses an unknown protocol version with a ProtocolError naming it", () => {
