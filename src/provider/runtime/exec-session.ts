@@ -159,12 +159,13 @@ async function stop(
   const target = await within(pid.wait(), grace / 4, undefined);
   if (target !== undefined) {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const ok = await engine.runQuiet(killCommand(target), grace / 4).then(
+      const killed = await engine.runQuiet(killCommand(target), grace / 4).then(
         () => true,
         () => false,
       );
-      if (ok && (await gone(grace / 4))) return;
-      if (await gone(100)) return;
+      if (await gone(killed ? grace / 4 : 200)) return;
+      // The group is dead yet the output is still held open (a process left the group): escalate.
+      if (killed) break;
     }
   }
   await engine.signalKeeper();
