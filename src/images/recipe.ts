@@ -24,6 +24,12 @@ const mode = z
   .transform((m) => (typeof m === "number" ? m : parseInt(m, 8)))
   .refine((m) => m >= 0 && m <= 0o7777, "must be between 0 and 07777");
 
+/** A path relative to the recipe's `files/` folder. */
+const filesPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "must be a relative path inside files/");
+
 const name = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a lowercase name like "agora"');
 
 const recipeSchema = z.strictObject({
@@ -54,13 +60,7 @@ const recipeSchema = z.strictObject({
     .array(
       z.strictObject({
         /** Path relative to the recipe's `files/` folder. */
-        src: z
-          .string()
-          .min(1)
-          .refine(
-            (p) => !p.startsWith("/") && !p.split("/").includes(".."),
-            "must be a relative path inside files/",
-          ),
+        src: filesPath,
         dest: absPath,
         mode: mode.optional(),
         /** Who owns the file in the image. @default "root" */
@@ -85,13 +85,7 @@ const recipeSchema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a plain file name"),
-        src: z
-          .string()
-          .min(1)
-          .refine(
-            (p) => !p.startsWith("/") && !p.split("/").includes(".."),
-            "must be a relative path inside files/",
-          ),
+        src: filesPath,
       }),
     )
     .default([]),

@@ -25,6 +25,11 @@ export interface ImageStoreOptions {
   readonly root: string;
   /** Evict least recently used archives when the total passes this many bytes. @default Infinity */
   readonly maxBytes: number;
+  /**
+   * Called after an archive was evicted, e.g. to remove its image from the engine too (a provider's
+   * image cache). Its failure fails the store operation that evicted. @default none
+   */
+  readonly onEvict?: (image: StoredImage) => void | Promise<void>;
 }
 
 /** The default store folder: `$AGORA_HOME/images`, or `~/.agora/images`. */
@@ -54,6 +59,7 @@ export class ImageStore {
     this.options = {
       root: options.root ?? defaultImageStoreRoot(),
       maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
+      ...(options.onEvict ? { onEvict: options.onEvict } : {}),
     };
   }
 
@@ -213,18 +219,19 @@ export class ImageStore {
     }
   }
 
-  /** Remove least recently used archives (never `keep`) until the total is within `maxBytes`; returns the removed hashes. */
-  async evict(keep?: ImageHash): Promise<ImageHash[]> {
+  /** Remove least recently used archives (never `keep`) until the total is within `maxBytes`; returns them. */
+  async evict(keep?: ImageHash): Promise<StoredImage[]> {
     if (!Number.isFinite(this.options.maxBytes)) return [];
     const all = await this.list();
     let total = all.reduce((n, i) => n + i.sizeBytes, 0);
-    const removed: ImageHash[] = [];
+    const removed: StoredImage[] = [];
     for (const img of [...all].reverse()) {
       if (total <= this.options.maxBytes) break;
       if (img.hash === keep) continue;
       await this.remove(img.hash);
       total -= img.sizeBytes;
-      removed.push(img.hash);
+      removed.push(img);
+      await this.options.onEvict?.(img);
     }
     return removed;
   }

@@ -80,6 +80,19 @@ describe("ImageStore", () => {
     expect((await capped.list()).map((i) => i.hash)).toEqual([big.hash]);
   });
 
+  it("reports each evicted archive (with its image id) to onEvict", async () => {
+    const evicted: string[] = [];
+    const capped = new ImageStore({
+      root: dir.path,
+      maxBytes: 150,
+      onEvict: (img) => void evicted.push(img.imageId ?? ""),
+    });
+    const a = await capped.add(Readable.from([bytes("a", 100)]), { imageId: "sha256:image-a" });
+    await utimes(capped.archivePath(a.hash), new Date(1000), new Date(1000));
+    await capped.add(Readable.from([bytes("b", 100)]), { imageId: "sha256:image-b" });
+    expect(evicted).toEqual(["sha256:image-a"]);
+  });
+
   it("remembers which hash a recipe built, while that archive exists", async () => {
     const a = await store.add(Readable.from([bytes("a")]), {});
     expect(await store.recipeResult("recipe-1")).toBeUndefined();
