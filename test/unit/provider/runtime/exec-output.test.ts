@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CappedOutput, FrameDemuxer, PidLineReader } from "../../../../src/provider/runtime/exec-output.js";
-
-function frame(type: 1 | 2, text: string): Buffer {
-  const payload = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = type;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
+import { frame } from "./frames.js";
 
 describe("FrameDemuxer", () => {
   it("splits stdout and stderr frames, across any chunk boundaries", () => {

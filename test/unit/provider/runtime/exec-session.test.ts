@@ -2,14 +2,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { AbortError, ProviderError, TimeoutError } from "../../../../src/errors.js";
 import { runCommand, type ExecEngine } from "../../../../src/provider/runtime/exec-session.js";
-
-function frame(type: 1 | 2, text: string): Buffer {
-  const payload = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = type;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
+import { frame } from "./frames.js";
 
 /** A hand-written engine: one command whose output and end the test scripts. */
 class FakeEngine implements ExecEngine {
