@@ -2,7 +2,7 @@
  * NatsBus: the Bus on a real nats-server (multi-machine mode). Every node connects outbound;
  * the client reconnects forever after a server restart and drains on close.
  */
-import { connect, createInbox } from "nats";
+import { Events, connect, createInbox } from "nats";
 import type { ConnectionOptions, Msg, NatsConnection, Subscription as NatsSubscription } from "nats";
 import type { Logger } from "pino";
 import { pino } from "pino";
@@ -201,7 +201,14 @@ export class NatsBus implements Bus {
   async #watchStatus(): Promise<void> {
     try {
       for await (const status of this.#nc.status()) {
-        this.#logger.info({ type: status.type, data: status.data }, "nats connection status");
+        const notable =
+          status.type === Events.Disconnect ||
+          status.type === Events.Reconnect ||
+          status.type === Events.Error;
+        this.#logger[notable ? "info" : "debug"](
+          { type: status.type, data: status.data },
+          "nats connection status",
+        );
       }
     } catch (err) {
       this.#logger.warn({ err }, "nats status stream failed");
