@@ -16,7 +16,7 @@ import {
 } from "../errors.js";
 import { ImageNotFoundError } from "./errors.js";
 import { ensureLoaded, loadArchive } from "./engine-io.js";
-import { throwIfAborted } from "./abort.js";
+import { mapAbort, throwIfAborted } from "./abort.js";
 import { parseImageHash } from "./hash.js";
 import type { ImageStore } from "./store.js";
 import type { FetchEvent, ImageHash, ImageSource } from "./types.js";
@@ -67,17 +67,10 @@ export class ImageFetcher {
   async fetch(hash: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedImage> {
     const h = parseImageHash(hash);
     throwIfAborted(opts.signal, `fetching image ${h}`);
-    const { engine, store } = this.options;
-    if (await store.has(h)) {
-      const loaded = await ensureLoaded(engine, store, h, opts.signal ? { signal: opts.signal } : {});
-      this.#emit({ type: "fetch.loaded", hash: h, imageId: loaded.imageId, cached: true });
-      return { hash: h, ...loaded, cached: true };
-    }
-    throwIfAborted(opts.signal, `fetching image ${h}`);
     let dl = this.#downloads.get(h);
     if (!dl) {
       const controller = new AbortController();
-      const promise = this.#download(h, controller.signal).finally(() => this.#downloads.delete(h));
+      const promise = this.#obtain(h, controller.signal).finally(() => this.#downloads.delete(h));
       // Waiters that left (aborted) no longer listen; the outcome is still observed by the rest.
       promise.catch(() => undefined);
       dl = { promise, controller, waiters: 0 };
@@ -86,7 +79,7 @@ export class ImageFetcher {
     return this.#wait(dl, h, opts.signal);
   }
 
-  /** Wait for a shared download; a caller's abort only aborts the download when no one else waits. */
+  /** Wait for a shared job; a caller's abort only aborts the job when no one else waits. */
   async #wait(dl: Download, hash: ImageHash, signal: AbortSignal | undefined): Promise<FetchedImage> {
     dl.waiters++;
     if (!signal) {
@@ -109,6 +102,17 @@ export class ImageFetcher {
       if (signal.aborted && dl.waiters === 0)
         dl.controller.abort(toAbortError(signal, `fetching image ${hash}`));
     }
+  }
+
+  /** From the store when it has the archive (loading it if the engine lost it), else from the sources. */
+  async #obtain(hash: ImageHash, signal: AbortSignal): Promise<FetchedImage> {
+    const { engine, store } = this.options;
+    if (!(await store.has(hash))) return this.#download(hash, signal);
+    const loaded = await mapAbort(signal, `loading image ${hash}`, () =>
+      ensureLoaded(engine, store, hash, { signal }),
+    );
+    this.#emit({ type: "fetch.loaded", hash, imageId: loaded.imageId, cached: true });
+    return { hash, ...loaded, cached: true };
   }
 
   async #download(hash: ImageHash, signal: AbortSignal): Promise<FetchedImage> {

@@ -70,6 +70,17 @@ describe("ImageFetcher", () => {
     expect(source.opened).toHaveLength(1);
   });
 
+  it("loads a stored archive the engine lost only once for concurrent requests", async () => {
+    const source = new FakeSource("a", new Map([[hash, archive]]));
+    const f = fetcher([source]);
+    const { imageId } = await f.fetch(hash);
+    await engine.removeImage(imageId);
+    const again = await Promise.all([f.fetch(hash), f.fetch(hash)]);
+    expect(again.map((r) => r.cached)).toEqual([true, true]);
+    expect(engine.calls.filter((c) => c === "load")).toHaveLength(2);
+    expect(source.opened).toHaveLength(1);
+  });
+
   it("shares one download between concurrent requests for one hash", async () => {
     const source = new FakeSource("a", new Map([[hash, archive]]), { openDelayMs: 30 });
     const f = fetcher([source]);
