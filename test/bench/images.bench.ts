@@ -30,7 +30,7 @@ import { MemoryBus, SignedNode, StreamSender } from "../../src/transport/index.j
 import { testImageStoreRoot } from "../integration/helpers/busybox-image.js";
 import { isMain, mibPerSec, percentile, printTable, timeMs, type Row } from "./report.js";
 
-const RUNS = 5;
+const RUNS = 7;
 const POVRAY = fileURLToPath(new URL("../../images/povray", import.meta.url));
 const run$ = promisify(execFile);
 
@@ -152,6 +152,16 @@ export async function run(): Promise<void> {
     },
   ];
   printTable("Images: fetch + verify + load", rows);
+  // The engine's speed swings with the machine's load; runs in one round share conditions, so the
+  // median of per-round ratios is the steadier number.
+  const pairs = (xs: number[]): string =>
+    percentile(
+      xs.map((x, i) => (raw[i] ?? NaN) / x),
+      50,
+    ).toFixed(2);
+  console.log(
+    `median of per-round ratios (raw time / agora time): http ${pairs(viaHttp)}×, bus ${pairs(viaBus)}×`,
+  );
   console.log(
     `samples (ms): raw ${raw.map((x) => x.toFixed(0)).join(", ")}; http ${viaHttp.map((x) => x.toFixed(0)).join(", ")}; ` +
       `bus ${viaBus.map((x) => x.toFixed(0)).join(", ")}`,
