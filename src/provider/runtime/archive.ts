@@ -5,7 +5,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { posix } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import tar from "tar-stream";
 import { AbortError, SizeLimitError, UnsafeArchiveError } from "../../errors.js";
 
@@ -260,36 +260,87 @@ async function* capped(
 /**
  * The content of an archive that must hold exactly one regular file (what the engine returns for
  * a file download). Resolves once the first header is checked; the bytes then stream, capped.
+ * Plain stream plumbing (no generators): this is the hot path of every download.
  */
-export async function readSingleFile(
+export function readSingleFile(
   source: Readable,
   opts: Omit<UnpackOptions, "links" | "allowDirectories"> & { readonly name?: string },
 ): Promise<Readable> {
-  const entries = unpackTar(source, { ...opts, links: "refuse", allowDirectories: false });
-  const first = await entries.next();
-  if (first.done) {
-    throw new UnsafeArchiveError("the archive holds no file");
-  }
-  const file = first.value;
-  if (opts.name !== undefined && file.name !== opts.name) {
-    await entries.return(undefined);
-    throw new UnsafeArchiveError(
-      `the archive holds ${JSON.stringify(file.name)}, not the requested ${JSON.stringify(opts.name)}`,
-    );
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    try {
-      yield* file.content;
-      const next = await entries.next();
-      if (!next.done)
-        throw new UnsafeArchiveError(
-          `the archive holds more than one entry (${JSON.stringify(next.value.name)} after ${JSON.stringify(file.name)})`,
-        );
-    } finally {
-      await entries.return(undefined);
-    }
-  }
-  return Readable.from(rest(), { objectMode: false, highWaterMark: STREAM_HWM });
+  const extract = tar.extract();
+  const out = new PassThrough({ highWaterMark: STREAM_HWM });
+  let current: { pause(): void; resume(): void } | undefined;
+  let settled = false;
+  let seen = 0;
+  return new Promise<Readable>((resolve, reject) => {
+    const cleanup = (): void => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      source.unpipe(extract);
+      source.destroy();
+      extract.destroy();
+    };
+    const fail = (err: unknown): void => {
+      const error = asError(err, opts.signal);
+      cleanup();
+      if (settled) out.destroy(error);
+      else reject(error);
+      settled = true;
+    };
+    const onAbort = (): void => fail(new AbortError("reading the archive was aborted"));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) return onAbort();
+    out.on("drain", () => current?.resume());
+    out.on("close", cleanup);
+    extract.on("entry", (header: tar.Header, stream: tar.ExtractEvents["entry"][1], next: () => void) => {
+      try {
+        if (current) throw new UnsafeArchiveError("the archive holds more than one entry");
+        const name = safeEntryName(header.name);
+        if (header.type === "directory")
+          throw new UnsafeArchiveError(`tar entry ${JSON.stringify(name)} is a directory`);
+        if (header.type === "symlink" || header.type === "link")
+          throw new UnsafeArchiveError(
+            `tar entry ${JSON.stringify(name)} is a ${header.type === "link" ? "hard link" : "symbolic link"} (to ${header.linkname}); links are refused`,
+          );
+        if (header.type !== "file" && header.type !== "contiguous-file")
+          throw new UnsafeArchiveError(
+            `tar entry ${JSON.stringify(name)} is a ${header.type}; only files are accepted`,
+          );
+        if (header.size > opts.maxBytes)
+          throw new SizeLimitError(
+            `archive exceeds its limit of ${opts.maxBytes} bytes at entry ${JSON.stringify(name)} (${header.size} bytes)`,
+          );
+        if (opts.name !== undefined && name !== opts.name)
+          throw new UnsafeArchiveError(
+            `the archive holds ${JSON.stringify(name)}, not the requested ${JSON.stringify(opts.name)}`,
+          );
+      } catch (err) {
+        return fail(err);
+      }
+      current = stream;
+      stream.on("error", fail);
+      stream.on("data", (data: unknown) => {
+        const chunk = data as Buffer;
+        seen += chunk.length;
+        if (seen > opts.maxBytes)
+          return fail(
+            new SizeLimitError(
+              `archive exceeds its limit of ${opts.maxBytes} bytes in ${JSON.stringify(header.name)}`,
+            ),
+          );
+        if (!out.write(chunk)) stream.pause();
+      });
+      stream.on("end", next);
+      settled = true;
+      resolve(out);
+    });
+    extract.on("finish", () => {
+      if (!current) return fail(new UnsafeArchiveError("the archive holds no file"));
+      opts.signal?.removeEventListener("abort", onAbort);
+      out.end();
+    });
+    extract.on("error", fail);
+    source.on("error", fail);
+    source.pipe(extract);
+  });
 }
 
 export interface RepackOptions extends UnpackOptions {
