@@ -3,19 +3,12 @@
  * into the store's tmp/, loading into Docker only on a match, caching by hash. Concurrent
  * requests for one hash share one download.
  */
-import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ImageEngine } from "../provider/runtime/index.js";
-import {
-  AgoraError,
-  ImageError,
-  ImageHashMismatchError,
-  SizeLimitError,
-  TimeoutError,
-  toAbortError,
-} from "../errors.js";
+import { AgoraError, ImageError, SizeLimitError, TimeoutError, toAbortError } from "../errors.js";
 import { ImageNotFoundError } from "./errors.js";
-import { ensureLoaded, loadArchive } from "./engine-io.js";
+import { ensureLoaded } from "./engine-io.js";
+import { receiveAndLoad } from "./verified-load.js";
 import { mapAbort, throwIfAborted } from "./abort.js";
 import { parseImageHash } from "./hash.js";
 import type { ImageStore } from "./store.js";
@@ -166,9 +159,13 @@ export class ImageFetcher {
       stream.on("error", () => undefined);
       this.#emit({ type: "fetch.started", hash, source: source.name });
       let reported = 0;
-      const staged = await store.receive(stream, {
+      const path = await store.tempPath();
+      const { sizeBytes, imageId } = await receiveAndLoad(stream, {
+        path,
         expected: hash,
+        engine,
         signal,
+        what,
         onBytes: (n) => {
           kick();
           if (n > maxBytes) guard.abort(new SizeLimitError(`${what} is larger than ${maxBytes} bytes`));
@@ -177,22 +174,16 @@ export class ImageFetcher {
             this.#emit({ type: "fetch.bytes", hash, bytes: n });
           }
         },
+        // Waiting on the engine is not the source stalling.
+        onEngineBusy: (busy) => (busy ? clearTimeout(timer) : kick()),
+        onVerified: (n) => {
+          clearTimeout(timer);
+          this.#emit({ type: "fetch.verified", hash, sizeBytes: n });
+        },
       });
-      clearTimeout(timer);
-      this.#emit({ type: "fetch.verified", hash, sizeBytes: staged.sizeBytes });
-      try {
-        throwIfAborted(outer, `loading image ${hash}`);
-        const imageId = await loadArchive(engine, createReadStream(staged.path, { highWaterMark: 1 << 20 }));
-        await staged.commit({ imageId });
-        this.#emit({ type: "fetch.loaded", hash, imageId, cached: false });
-        return { hash, imageId, sizeBytes: staged.sizeBytes, cached: false };
-      } catch (err) {
-        await staged.discard();
-        if (outer.aborted || err instanceof ImageHashMismatchError) throw err;
-        throw new ImageError(`${what} verified but is not a loadable Docker image archive: ${message(err)}`, {
-          cause: err,
-        });
-      }
+      await store.commitFile(path, hash, { imageId });
+      this.#emit({ type: "fetch.loaded", hash, imageId, cached: false });
+      return { hash, imageId, sizeBytes, cached: false };
     } catch (err) {
       stream?.destroy();
       if (guard.signal.aborted && !outer.aborted) throw guard.signal.reason;

@@ -173,8 +173,7 @@ export class ImageStore {
     source: Readable,
     opts: { expected?: ImageHash; signal?: AbortSignal; onBytes?: (total: number) => void } = {},
   ): Promise<StagedArchive> {
-    await this.#dirs();
-    const path = join(this.root, "tmp", `${randomUUID()}.tar`);
+    const path = await this.tempPath();
     const written = await writeHashed(source, path, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onBytes ? { onBytes: opts.onBytes } : {}),
@@ -190,18 +189,37 @@ export class ImageStore {
       commit: async (meta) => {
         if (settled) throw new Error("staged archive already committed or discarded");
         settled = true;
-        await this.setMeta(written.hash, meta);
-        await rename(path, this.archivePath(written.hash));
-        await this.evict(written.hash);
-        const stored = await this.get(written.hash);
-        if (!stored) throw new Error(`archive ${written.hash} vanished right after it was stored`);
-        return stored;
+        return this.commitFile(path, written.hash, meta);
       },
       discard: async () => {
         settled = true;
         await rm(path, { force: true });
       },
     };
+  }
+
+  /** A fresh path under tmp/ (same file system as the store) for an archive being received. */
+  async tempPath(): Promise<string> {
+    await this.#dirs();
+    return join(this.root, "tmp", `${randomUUID()}.tar`);
+  }
+
+  /**
+   * Move a file from tmp/ whose sha256 the caller verified to be `hash` into the store, with its
+   * metadata, then evict past the cap. The file is removed when that fails.
+   */
+  async commitFile(path: string, hash: ImageHash, meta: ImageMeta): Promise<StoredImage> {
+    try {
+      await this.setMeta(hash, meta);
+      await rename(path, this.archivePath(hash));
+    } catch (err) {
+      await rm(path, { force: true });
+      throw err;
+    }
+    await this.evict(hash);
+    const stored = await this.get(hash);
+    if (!stored) throw new Error(`archive ${hash} vanished right after it was stored`);
+    return stored;
   }
 
   /** Receive and commit in one step. */

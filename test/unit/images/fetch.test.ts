@@ -36,7 +36,6 @@ describe("ImageFetcher", () => {
 
   async function nothingLeft(): Promise<void> {
     expect(engine.images.size).toBe(0);
-    expect(engine.calls).not.toContain("load");
     expect(await store.list()).toEqual([]);
     expect(await filesIn(join(dir.path, "tmp"))).toEqual([]);
   }
