@@ -31,6 +31,9 @@ export interface ReceiveStreamOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Pulls in flight at once unless `window` says otherwise. */
+export const DEFAULT_STREAM_WINDOW = 2;
+
 type Chunk = Inbound<Envelope<"StreamChunk">>;
 
 class PullReadable extends Readable {
@@ -55,7 +58,7 @@ class PullReadable extends Readable {
     this.#id = opts.offer.streamId;
     this.#subject = streamSubject(opts.from);
     this.#chunks = opts.offer.size === 0 ? 1 : Math.ceil(opts.offer.size / opts.offer.chunkSize);
-    this.#window = Math.max(1, opts.window ?? 2);
+    this.#window = Math.max(1, opts.window ?? DEFAULT_STREAM_WINDOW);
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
     const { signal } = opts;
     if (signal) {
