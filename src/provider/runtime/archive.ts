@@ -5,7 +5,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { posix } from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { AbortError, SizeLimitError, UnsafeArchiveError } from "../../errors.js";
 
@@ -267,8 +267,9 @@ export function readSingleFile(
   opts: Omit<UnpackOptions, "links" | "allowDirectories"> & { readonly name?: string },
 ): Promise<Readable> {
   const extract = tar.extract();
-  const out = new PassThrough({ highWaterMark: STREAM_HWM });
   let current: { pause(): void; resume(): void } | undefined;
+  // A push-based Readable: the entry's chunks go straight into its buffer, one hop, no Transform.
+  const out = new Readable({ highWaterMark: STREAM_HWM, read: () => current?.resume() });
   let settled = false;
   let seen = 0;
   return new Promise<Readable>((resolve, reject) => {
@@ -288,7 +289,6 @@ export function readSingleFile(
     const onAbort = (): void => fail(new AbortError("reading the archive was aborted"));
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.signal?.aborted) return onAbort();
-    out.on("drain", () => current?.resume());
     out.on("close", cleanup);
     extract.on("entry", (header: tar.Header, stream: tar.ExtractEvents["entry"][1], next: () => void) => {
       try {
@@ -326,7 +326,7 @@ export function readSingleFile(
               `archive exceeds its limit of ${opts.maxBytes} bytes in ${JSON.stringify(header.name)}`,
             ),
           );
-        if (!out.write(chunk)) stream.pause();
+        if (!out.push(chunk)) stream.pause();
       });
       stream.on("end", next);
       settled = true;
@@ -335,7 +335,7 @@ export function readSingleFile(
     extract.on("finish", () => {
       if (!current) return fail(new UnsafeArchiveError("the archive holds no file"));
       opts.signal?.removeEventListener("abort", onAbort);
-      out.end();
+      out.push(null);
     });
     extract.on("error", fail);
     source.on("error", fail);
