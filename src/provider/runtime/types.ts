@@ -52,7 +52,7 @@ export interface ExecOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
   readonly signal?: AbortSignal;
-  /** Called with each chunk of output as it arrives. */
+  /** Called with each chunk of output as it arrives (every chunk, also past `maxOutputBytes`). */
   readonly onOutput?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
   /** Cap on captured stdout and on captured stderr, each. @default 1 MiB */
   readonly maxOutputBytes?: number;
@@ -126,7 +126,18 @@ export interface ContainerRuntime extends ImageEngine {
    * the first bad entry fails the upload with `UnsafeArchiveError` before it reaches the engine.
    */
   putArchive(containerId: string, dir: string, archive: Readable, opts: PutArchiveOptions): Promise<void>;
+  /**
+   * Run an argv, or a shell string through `/bin/sh -c`, as the container's user. On `timeoutMs`
+   * (`TimeoutError`) or `signal` (`AbortError`) the command's process group is killed and the
+   * container stays usable. A command killed by the kernel's OOM killer rejects with
+   * `OutOfMemoryError`; a non-zero exit is a result, not an error.
+   */
   exec(containerId: string, command: readonly string[] | string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * A file's bytes (or, with `allowDirectory`, a checked tar of a directory). Refuses paths
+   * outside the volumes or through symbolic links, links themselves, and files over `maxBytes`
+   * before any byte moves; the cap is enforced again while streaming. Consume or destroy the stream.
+   */
   getFile(containerId: string, path: string, opts: GetFileOptions): Promise<Readable>;
   usage(containerId: string): Promise<Usage>;
   /** Remove the container and its volumes; safe to call on a container already gone. */
