@@ -8,7 +8,7 @@ import type { ImageEngine } from "../provider/runtime/index.js";
 import { AgoraError, ImageError, SizeLimitError, TimeoutError, toAbortError } from "../errors.js";
 import { ImageNotFoundError } from "./errors.js";
 import { ensureLoaded } from "./engine-io.js";
-import { receiveAndLoad } from "./verified-load.js";
+import { receiveAndLoad, receiveThenLoad } from "./verified-load.js";
 import { mapAbort, throwIfAborted } from "./abort.js";
 import { parseImageHash } from "./hash.js";
 import type { ImageStore } from "./store.js";
@@ -23,6 +23,11 @@ export interface ImageFetcherOptions {
   readonly idleTimeoutMs: number;
   /** Refuse archives larger than this (`SizeLimitError`). @default 16 GiB */
   readonly maxBytes: number;
+  /**
+   * Feed the engine's load while the archive arrives, ending its input only once the hash matched
+   * (see verified-load.ts); `false` loads from the verified temp file afterwards. @default true
+   */
+  readonly loadWhileReceiving: boolean;
   readonly onEvent?: (event: FetchEvent) => void;
 }
 
@@ -52,6 +57,7 @@ export class ImageFetcher {
       sources: options.sources ?? [],
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
       maxBytes: options.maxBytes ?? 16 * 2 ** 30,
+      loadWhileReceiving: options.loadWhileReceiving ?? true,
     };
     this.#emit = options.onEvent ?? ((): void => undefined);
   }
@@ -159,28 +165,32 @@ export class ImageFetcher {
       stream.on("error", () => undefined);
       this.#emit({ type: "fetch.started", hash, source: source.name });
       let reported = 0;
+      const onBytes = (n: number): void => {
+        kick();
+        if (n > maxBytes) guard.abort(new SizeLimitError(`${what} is larger than ${maxBytes} bytes`));
+        if (n - reported >= 16 << 20) {
+          reported = n;
+          this.#emit({ type: "fetch.bytes", hash, bytes: n });
+        }
+      };
+      const onVerified = (n: number): void => {
+        clearTimeout(timer);
+        this.#emit({ type: "fetch.verified", hash, sizeBytes: n });
+      };
       const path = await store.tempPath();
-      const { sizeBytes, imageId } = await receiveAndLoad(stream, {
-        path,
-        expected: hash,
-        engine,
-        signal,
-        what,
-        onBytes: (n) => {
-          kick();
-          if (n > maxBytes) guard.abort(new SizeLimitError(`${what} is larger than ${maxBytes} bytes`));
-          if (n - reported >= 16 << 20) {
-            reported = n;
-            this.#emit({ type: "fetch.bytes", hash, bytes: n });
-          }
-        },
-        // Waiting on the engine is not the source stalling.
-        onEngineBusy: (busy) => (busy ? clearTimeout(timer) : kick()),
-        onVerified: (n) => {
-          clearTimeout(timer);
-          this.#emit({ type: "fetch.verified", hash, sizeBytes: n });
-        },
-      });
+      const { sizeBytes, imageId } = this.options.loadWhileReceiving
+        ? await receiveAndLoad(stream, {
+            path,
+            expected: hash,
+            engine,
+            signal,
+            what,
+            onBytes,
+            onVerified,
+            // Waiting on the engine is not the source stalling.
+            onEngineBusy: (busy) => (busy ? clearTimeout(timer) : kick()),
+          })
+        : await receiveThenLoad(stream, { path, expected: hash, engine, signal, what, onBytes, onVerified });
       await store.commitFile(path, hash, { imageId });
       this.#emit({ type: "fetch.loaded", hash, imageId, cached: false });
       return { hash, imageId, sizeBytes, cached: false };

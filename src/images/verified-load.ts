@@ -7,7 +7,7 @@
  * This hides the download and the hashing behind the engine's own unpacking.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { once } from "node:events";
 import { PassThrough, Writable, type Readable } from "node:stream";
@@ -15,6 +15,7 @@ import { finished, pipeline } from "node:stream/promises";
 import type { ImageEngine } from "../provider/runtime/index.js";
 import { ImageError, ImageHashMismatchError } from "../errors.js";
 import { loadArchive } from "./engine-io.js";
+import { writeHashed } from "./hash.js";
 import type { ImageHash } from "./types.js";
 
 export interface VerifiedLoadOptions {
@@ -80,6 +81,9 @@ export async function receiveAndLoad(source: Readable, opts: VerifiedLoadOptions
     },
   });
 
+  // A failing file (disk full) fails the receive; after a destroy, late write errors land here too.
+  file.on("error", (err) => tee.destroy(err));
+
   try {
     try {
       await pipeline(source, tee, { signal: opts.signal });
@@ -94,10 +98,7 @@ export async function receiveAndLoad(source: Readable, opts: VerifiedLoadOptions
     try {
       return { sizeBytes: size, imageId: await loading };
     } catch (err) {
-      throw new ImageError(
-        `${opts.what} verified but is not a loadable Docker image archive: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
+      throw notLoadable(opts.what, err);
     }
   } catch (err) {
     // Cut the engine's upload before it is complete: nothing gets loaded.
@@ -106,4 +107,38 @@ export async function receiveAndLoad(source: Readable, opts: VerifiedLoadOptions
     await rm(opts.path, { force: true });
     throw err;
   }
+}
+
+/**
+ * The plain order: receive into the file while hashing, compare, and only then load the file.
+ * Nothing reaches the engine before the match; slower, as nothing overlaps.
+ */
+export async function receiveThenLoad(
+  source: Readable,
+  opts: Omit<VerifiedLoadOptions, "onEngineBusy">,
+): Promise<VerifiedLoad> {
+  const written = await writeHashed(source, opts.path, {
+    signal: opts.signal,
+    ...(opts.onBytes ? { onBytes: opts.onBytes } : {}),
+  });
+  try {
+    if (written.hash !== opts.expected) throw new ImageHashMismatchError(opts.expected, written.hash);
+    opts.onVerified?.(written.sizeBytes);
+    try {
+      const imageId = await loadArchive(opts.engine, createReadStream(opts.path, { highWaterMark: 1 << 20 }));
+      return { sizeBytes: written.sizeBytes, imageId };
+    } catch (err) {
+      throw notLoadable(opts.what, err);
+    }
+  } catch (err) {
+    await rm(opts.path, { force: true });
+    throw err;
+  }
+}
+
+function notLoadable(what: string, err: unknown): ImageError {
+  return new ImageError(
+    `${what} verified but is not a loadable Docker image archive: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }

@@ -93,12 +93,13 @@ beforeEach(async () => {
 });
 afterEach(() => rm(storeDir, { recursive: true, force: true }));
 
-function fetcher(mode: string, idleTimeoutMs = 10_000): ImageFetcher {
+function fetcher(mode: string, idleTimeoutMs = 10_000, loadWhileReceiving = true): ImageFetcher {
   return new ImageFetcher({
     engine: runtime,
     store: new ImageStore({ root: storeDir }),
     sources: [new HttpImageSource({ url: `${base}/${mode}/{hex}.tar` })],
     idleTimeoutMs,
+    loadWhileReceiving,
   });
 }
 
@@ -108,60 +109,65 @@ async function nothingLeft(): Promise<void> {
   expect(await readdir(join(storeDir, "tmp")).catch(() => [])).toEqual([]);
 }
 
-describe("ImageFetcher over HTTP with the real engine", () => {
-  it("verifies and loads a good archive; concurrent requests share one download; then it is cached", async () => {
-    const f = fetcher("good");
-    const results = await Promise.all([f.fetch(hash), f.fetch(hash), f.fetch(hash)]);
-    expect(results.map((r) => r.imageId)).toEqual([imageId, imageId, imageId]);
-    expect(requests).toBe(1);
-    const info = await runtime.inspectImage(imageId);
-    expect(info).toMatchObject({
-      user: "agora",
-      volumes: ["/golem/output", "/golem/resource", "/golem/work"],
+describe.each([true, false])(
+  "ImageFetcher over HTTP with the real engine (loadWhileReceiving: %s)",
+  (loadWhileReceiving) => {
+    it("verifies and loads a good archive; concurrent requests share one download; then it is cached", async () => {
+      const f = fetcher("good", 10_000, loadWhileReceiving);
+      const results = await Promise.all([f.fetch(hash), f.fetch(hash), f.fetch(hash)]);
+      expect(results.map((r) => r.imageId)).toEqual([imageId, imageId, imageId]);
+      expect(requests).toBe(1);
+      const info = await runtime.inspectImage(imageId);
+      expect(info).toMatchObject({
+        user: "agora",
+        volumes: ["/golem/output", "/golem/resource", "/golem/work"],
+      });
+      expect(await f.fetch(hash)).toMatchObject({ imageId, cached: true });
+      expect(requests).toBe(1);
+      expect((await readFile(new ImageStore({ root: storeDir }).archivePath(hash))).equals(archive)).toBe(
+        true,
+      );
     });
-    expect(await f.fetch(hash)).toMatchObject({ imageId, cached: true });
-    expect(requests).toBe(1);
-    expect(await readFile(new ImageStore({ root: storeDir }).archivePath(hash))).toEqual(archive);
-  });
 
-  it.each(["truncated", "tampered", "other"])(
-    "refuses a %s archive with ImageHashMismatchError: nothing loaded, nothing cached",
-    async (mode) => {
-      const err = await fetcher(mode)
+    it.each(["truncated", "tampered", "other"])(
+      "refuses a %s archive with ImageHashMismatchError: nothing loaded, nothing cached",
+      async (mode) => {
+        const err = await fetcher(mode, 10_000, loadWhileReceiving)
+          .fetch(hash)
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ImageHashMismatchError);
+        expect((err as ImageHashMismatchError).expected).toBe(hash);
+        expect((err as Error).message).toContain(`expected ${hash}`);
+        await nothingLeft();
+      },
+    );
+
+    it("fails a stalled source with TimeoutError: nothing loaded, nothing cached", async () => {
+      const err = await fetcher("stall", 500, loadWhileReceiving)
         .fetch(hash)
         .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ImageHashMismatchError);
-      expect((err as ImageHashMismatchError).expected).toBe(hash);
-      expect((err as Error).message).toContain(`expected ${hash}`);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect((err as Error).message).toMatch(/stalled: no data for 500 ms/);
       await nothingLeft();
-    },
-  );
+    });
 
-  it("fails a stalled source with TimeoutError: nothing loaded, nothing cached", async () => {
-    const err = await fetcher("stall", 500)
-      .fetch(hash)
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TimeoutError);
-    expect((err as Error).message).toMatch(/stalled: no data for 500 ms/);
-    await nothingLeft();
-  });
+    it("refuses an archive that matches its hash but is not a Docker image, with ImageError", async () => {
+      const err = await fetcher("junk", 10_000, loadWhileReceiving)
+        .fetch(sha(junk))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageError);
+      expect(err).not.toBeInstanceOf(ImageHashMismatchError);
+      expect((err as Error).message).toMatch(/not a loadable Docker image archive/);
+      await nothingLeft();
+    });
 
-  it("refuses an archive that matches its hash but is not a Docker image, with ImageError", async () => {
-    const err = await fetcher("junk")
-      .fetch(sha(junk))
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImageError);
-    expect(err).not.toBeInstanceOf(ImageHashMismatchError);
-    expect((err as Error).message).toMatch(/not a loadable Docker image archive/);
-    await nothingLeft();
-  });
-
-  it("names the hash when no source has it", async () => {
-    const err = await fetcher("missing")
-      .fetch(hash)
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImageNotFoundError);
-    expect((err as Error).message).toContain(`image ${hash} is not available from any source`);
-    await nothingLeft();
-  });
-});
+    it("names the hash when no source has it", async () => {
+      const err = await fetcher("missing", 10_000, loadWhileReceiving)
+        .fetch(hash)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageNotFoundError);
+      expect((err as Error).message).toContain(`image ${hash} is not available from any source`);
+      await nothingLeft();
+    });
+  },
+);

@@ -16,7 +16,7 @@ import { FakeEngine, FakeSource, filesIn, sha, tempDir } from "./fakes.js";
 const archive = Buffer.concat([Buffer.from("IMAGE"), Buffer.alloc(200_000, 7)]);
 const hash = sha(archive);
 
-describe("ImageFetcher", () => {
+describe.each([true, false])("ImageFetcher (loadWhileReceiving: %s)", (loadWhileReceiving) => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let store: ImageStore;
   let engine: FakeEngine;
@@ -31,7 +31,14 @@ describe("ImageFetcher", () => {
   afterEach(() => dir.cleanup());
 
   function fetcher(sources: FakeSource[], idleTimeoutMs = 5_000): ImageFetcher {
-    return new ImageFetcher({ engine, store, sources, idleTimeoutMs, onEvent: (e) => events.push(e) });
+    return new ImageFetcher({
+      engine,
+      store,
+      sources,
+      idleTimeoutMs,
+      loadWhileReceiving,
+      onEvent: (e) => events.push(e),
+    });
   }
 
   async function nothingLeft(): Promise<void> {

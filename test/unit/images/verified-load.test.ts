@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImageError, ImageHashMismatchError } from "../../../src/errors.js";
-import { receiveAndLoad } from "../../../src/images/verified-load.js";
+import { receiveAndLoad, receiveThenLoad } from "../../../src/images/verified-load.js";
 import { FakeEngine, filesIn, sha, tempDir } from "./fakes.js";
 
 const archive = Buffer.concat([Buffer.from("IMAGE"), Buffer.alloc(3_000_000, 9)]);
@@ -93,5 +93,40 @@ describe("receiveAndLoad", () => {
     expect(busy).toContain(true);
     expect(busy.at(-1)).toBe(false);
     expect((await readFile(join(dir.path, "a.tar"))).equals(big)).toBe(true);
+  });
+});
+
+describe("receiveThenLoad", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeEach(async () => (dir = await tempDir()));
+  afterEach(() => dir.cleanup());
+
+  it("loads the file only after the hash matched; on a mismatch the engine is never called", async () => {
+    const engine = new FakeEngine();
+    const base = { path: join(dir.path, "a.tar"), engine, signal: new AbortController().signal, what: "x" };
+    const err = await receiveThenLoad(chunks(archive), {
+      ...base,
+      expected: sha(Buffer.from("other")),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageHashMismatchError);
+    expect(engine.calls).toEqual([]);
+    expect(await filesIn(dir.path)).toEqual([]);
+    expect(await receiveThenLoad(chunks(archive), { ...base, expected: sha(archive) })).toEqual({
+      sizeBytes: archive.length,
+      imageId: sha(archive),
+    });
+    expect(engine.calls).toEqual(["load"]);
+  });
+
+  it("names an archive with the right hash that the engine refuses", async () => {
+    const base = {
+      path: join(dir.path, "a.tar"),
+      engine: new RefusingEngine(),
+      signal: new AbortController().signal,
+    };
+    await expect(
+      receiveThenLoad(chunks(archive), { ...base, expected: sha(archive), what: "image y" }),
+    ).rejects.toThrow(/image y verified but is not a loadable Docker image archive/);
+    expect(await filesIn(dir.path)).toEqual([]);
   });
 });
