@@ -94,15 +94,26 @@ export function verifyEnvelope(
   return verifySignature(envelope.from, data, Buffer.from(sig, "base64url"));
 }
 
-/** Build a frame from an envelope's wire JSON and an optional attachment. */
-export function encodeFrame(json: string, attachment?: Uint8Array): Uint8Array {
-  const head = encoder.encode(json);
-  const attLength = attachment?.byteLength ?? 0;
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + head.byteLength + attLength);
+/**
+ * Build a frame from an envelope's wire JSON and an optional attachment, given whole or in parts
+ * (a stream chunk read as several pieces is copied once, straight into the frame).
+ */
+export function encodeFrame(json: string, attachment?: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const parts = attachment === undefined ? [] : attachment instanceof Uint8Array ? [attachment] : attachment;
+  let attLength = 0;
+  for (const part of parts) attLength += part.byteLength;
+  const jsonLength = Buffer.byteLength(json, "utf8");
+  // Not zero-filled (every byte is written below) and not from the shared pool (a frame owns its
+  // ArrayBuffer, so no one reading `frame.buffer` sees another message's bytes).
+  const frame = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + jsonLength + attLength);
   frame[0] = FRAME_MAGIC;
-  new DataView(frame.buffer).setUint32(1, head.byteLength);
-  frame.set(head, FRAME_HEADER_BYTES);
-  if (attachment && attLength > 0) frame.set(attachment, FRAME_HEADER_BYTES + head.byteLength);
+  frame.writeUInt32BE(jsonLength, 1);
+  frame.write(json, FRAME_HEADER_BYTES, jsonLength, "utf8");
+  let offset = FRAME_HEADER_BYTES + jsonLength;
+  for (const part of parts) {
+    frame.set(part, offset);
+    offset += part.byteLength;
+  }
   return frame;
 }
 

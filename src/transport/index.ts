@@ -20,7 +20,7 @@ export type {
   RequestHandler,
   SignedNodeOptions,
 } from "./signed-node.js";
-export { DEFAULT_STREAM_WINDOW, receiveStream } from "./stream-receiver.js";
+export { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, receiveStream } from "./stream-receiver.js";
 export type { ReceiveStreamOptions } from "./stream-receiver.js";
 export { StreamSender, streamSubject } from "./stream-sender.js";
 export type { OfferOptions, StreamOffer, StreamSenderOptions } from "./stream-sender.js";

@@ -34,10 +34,19 @@ import type { Bus, BusMessage, RequestManyOptions, RequestOptions, Subscription 
 export type Outgoing<T extends MessageType = MessageType> = {
   readonly type: T;
   readonly body: MessageBody<T>;
-  readonly attachment?: Uint8Array;
+  /** Raw bytes sent after the envelope, whole or in pieces (concatenated once, into the frame). */
+  readonly attachment?: Uint8Array | readonly Uint8Array[];
 };
 /** An outgoing message of any type, discriminated by `type`. */
 export type AnyOutgoing = { [K in MessageType]: Outgoing<K> }[MessageType];
+
+function attachmentLength(attachment: Outgoing["attachment"]): number {
+  if (attachment === undefined) return 0;
+  if (attachment instanceof Uint8Array) return attachment.byteLength;
+  let n = 0;
+  for (const part of attachment) n += part.byteLength;
+  return n;
+}
 
 /** A verified inbound message and the subject it arrived on. */
 export type Inbound<E extends Envelope = AnyEnvelope> = VerifiedMessage<E> & {
@@ -102,7 +111,7 @@ export class SignedNode {
 
   /** Sign `msg` for `to` (a node id or `BROADCAST`) and encode it as a frame. */
   seal(to: NodeId, msg: AnyOutgoing, re?: string): { frame: Uint8Array; id: string } {
-    const att = msg.attachment?.byteLength;
+    const att = attachmentLength(msg.attachment);
     const { envelope, json } = signEnvelope(
       this.identity,
       {

@@ -5,6 +5,7 @@
  * Destroying the Readable (or aborting `signal`) tells the sender to free its side.
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { AgoraError, SizeLimitError, TimeoutError } from "../errors.js";
@@ -23,7 +24,7 @@ export interface ReceiveStreamOptions {
   readonly offer: StreamOffer;
   /** Fail with `TimeoutError` when a pull is not answered in this long. @default 30_000 */
   readonly idleTimeoutMs?: number;
-  /** Pulls in flight at once. @default 2 */
+  /** Pulls in flight at once, 1..32. @default 8 (`DEFAULT_STREAM_WINDOW`) */
   readonly window?: number;
   /** Refuse (with `SizeLimitError`, before pulling anything) an offer larger than this. */
   readonly maxBytes?: number;
@@ -31,8 +32,14 @@ export interface ReceiveStreamOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Pulls in flight at once unless `window` says otherwise. */
-export const DEFAULT_STREAM_WINDOW = 2;
+/**
+ * Pulls in flight at once unless `window` says otherwise: enough to keep the sender, the server
+ * and the receiver busy at the same time (2 measured 0.6-0.8× the throughput of 8 over NATS),
+ * while bounding what one stream holds in flight to 8 × 512 KiB = 4 MiB.
+ */
+export const DEFAULT_STREAM_WINDOW = 8;
+/** Largest `window` honoured (32 × 512 KiB = 16 MiB in flight at most). */
+export const MAX_STREAM_WINDOW = 32;
 
 type Chunk = Inbound<Envelope<"StreamChunk">>;
 
@@ -58,7 +65,9 @@ class PullReadable extends Readable {
     this.#id = opts.offer.streamId;
     this.#subject = streamSubject(opts.from);
     this.#chunks = opts.offer.size === 0 ? 1 : Math.ceil(opts.offer.size / opts.offer.chunkSize);
-    this.#window = Math.max(1, opts.window ?? DEFAULT_STREAM_WINDOW);
+    this.#window = Math.min(MAX_STREAM_WINDOW, Math.max(1, opts.window ?? DEFAULT_STREAM_WINDOW));
+    // Every pull in flight listens on this signal.
+    setMaxListeners(this.#window + 1, this.#controller.signal);
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
     const { signal } = opts;
     if (signal) {

@@ -69,11 +69,14 @@ class OutboundStream {
     this.#hash = offer.sha256 === undefined ? createHash("sha256") : undefined;
   }
 
-  /** Read exactly `want` bytes (fewer only when the source ends). */
-  async read(want: number): Promise<Uint8Array> {
+  /**
+   * Read exactly `want` bytes (fewer only when the source ends), as the source's own pieces: no
+   * copy here, the frame encoder copies each piece once.
+   */
+  async read(want: number): Promise<{ parts: Uint8Array[]; bytes: number }> {
     const parts: Uint8Array[] = [];
-    let got = 0;
-    while (got < want) {
+    let bytes = 0;
+    while (bytes < want) {
       let piece = this.#carry;
       this.#carry = undefined;
       if (!piece) {
@@ -82,22 +85,21 @@ class OutboundStream {
         piece = next.value;
         if (typeof piece === "string") piece = Buffer.from(piece);
       }
-      if (piece.byteLength > want - got) {
-        this.#carry = piece.subarray(want - got);
-        piece = piece.subarray(0, want - got);
+      if (piece.byteLength > want - bytes) {
+        this.#carry = piece.subarray(want - bytes);
+        piece = piece.subarray(0, want - bytes);
       }
       if (piece.byteLength === 0) continue;
+      this.#hash?.update(piece);
       parts.push(piece);
-      got += piece.byteLength;
+      bytes += piece.byteLength;
     }
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, got);
-    this.#hash?.update(data);
-    return data;
+    return { parts, bytes };
   }
 
   /** True when the source still holds bytes (it is larger than declared). */
   async hasMore(): Promise<boolean> {
-    return (await this.read(1)).byteLength > 0;
+    return (await this.read(1)).bytes > 0;
   }
 
   digest(): string {
@@ -207,8 +209,8 @@ export class StreamSender {
     const want = Math.min(this.#chunkSize, size - offset);
     try {
       const data = await stream.read(want);
-      if (data.byteLength < want)
-        throw new DeclaredSizeError(`source ended after ${offset + data.byteLength} of ${size} bytes`);
+      if (data.bytes < want)
+        throw new DeclaredSizeError(`source ended after ${offset + data.bytes} of ${size} bytes`);
       const last = offset + want === size;
       if (last && (await stream.hasMore()))
         throw new DeclaredSizeError(`source is larger than the declared ${size} bytes`);
@@ -217,7 +219,7 @@ export class StreamSender {
       stream.nextSeq++;
       const body = { streamId, seq, offset, size: want, last, ...(last ? { sha256: stream.digest() } : {}) };
       if (last) this.#finish(stream);
-      return { type: "StreamChunk", body, attachment: data };
+      return { type: "StreamChunk", body, attachment: data.parts };
     } catch (err) {
       this.#logger.warn({ err, streamId }, "stream source failed");
       // Only our own size messages go to the peer: a source's error may name local paths.

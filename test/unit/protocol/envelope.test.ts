@@ -69,6 +69,16 @@ describe("envelopes", () => {
     expect(decodeFrame(encodeFrame("{}")).attachment.byteLength).toBe(0);
   });
 
+  it("frames an attachment given in pieces as their concatenation, in a buffer of its own", () => {
+    const frame = encodeFrame('{"a":1}', [new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3])]);
+    expect([...frame]).toEqual([FRAME_MAGIC, 0, 0, 0, 7, ...Buffer.from('{"a":1}'), 1, 2, 3]);
+    expect(frame.byteOffset).toBe(0);
+    expect(frame.buffer.byteLength).toBe(frame.byteLength);
+    const multiByte = encodeFrame('{"é":"€"}');
+    expect(decodeFrame(multiByte).json).toEqual({ é: "€" });
+    expect(multiByte.byteLength).toBe(5 + Buffer.byteLength('{"é":"€"}'));
+  });
+
   it("refuses frames that are not frames", () => {
     expect(() => decodeFrame(new Uint8Array([1, 2]))).toThrow("not an Agora frame");
     const short = encodeFrame('{"a":1}').subarray(0, 8);

@@ -2,7 +2,13 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { SizeLimitError, TimeoutError } from "../../../src/errors.js";
-import { StreamAbortedError, StreamIntegrityError, receiveStream } from "../../../src/transport/index.js";
+import {
+  DEFAULT_STREAM_WINDOW,
+  MAX_STREAM_WINDOW,
+  StreamAbortedError,
+  StreamIntegrityError,
+  receiveStream,
+} from "../../../src/transport/index.js";
 import type { Pair } from "./stream-helpers.js";
 import { counting, pair, readAll, sleep } from "./stream-helpers.js";
 
@@ -21,6 +27,39 @@ describe("receiveStream", () => {
     expect(
       (await readAll(receiveStream({ node: p.bob, from: p.alice.nodeId, offer }))).equals(expected),
     ).toBe(true);
+  });
+
+  it("keeps DEFAULT_STREAM_WINDOW pulls in flight, and at most MAX_STREAM_WINDOW", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      for (const [window, expected] of [
+        [undefined, DEFAULT_STREAM_WINDOW],
+        [1000, MAX_STREAM_WINDOW],
+      ] as const) {
+        p = pair({ chunkSize: 1024 });
+        const { source, state } = counting(64, 1024);
+        const offer = p.sender.offer(source, { to: p.bob.nodeId, size: 64 * 1024 });
+        const stream = receiveStream({
+          node: p.bob,
+          from: p.alice.nodeId,
+          offer,
+          ...(window === undefined ? {} : { window }),
+        });
+        stream.pause();
+        stream.read(0); // the consumer reads nothing: only the window is pulled
+        await sleep(50);
+        expect(state.read).toBe(expected * 1024);
+        expect((await readAll(stream)).byteLength).toBe(64 * 1024);
+        p.sender.close();
+        await p.bus.close();
+      }
+      await sleep(0);
+      expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("fails with StreamIntegrityError when the content does not match the declared sha256", async () => {

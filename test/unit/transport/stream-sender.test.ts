@@ -36,6 +36,20 @@ describe("StreamSender", () => {
     expect(state.released).toBe(true);
   });
 
+  it("cuts chunks across source pieces of any size, byte for byte, and hashes them", async () => {
+    p = pair({ chunkSize: 1000 });
+    const pieces = [700, 1500, 1, 2799, 0, 1000, 3].map((n, i) => new Uint8Array(n).fill(i + 1));
+    const expected = Buffer.concat(pieces);
+    const source: AsyncIterable<Uint8Array> = {
+      async *[Symbol.asyncIterator]() {
+        yield* pieces;
+      },
+    };
+    const offer = p.sender.offer(source, { to: p.bob.nodeId, size: expected.byteLength });
+    const got = await readAll(receiveStream({ node: p.bob, from: p.alice.nodeId, offer }));
+    expect(got.equals(expected)).toBe(true);
+  });
+
   it("aborts a source that ends before its declared size", async () => {
     p = pair({ chunkSize: 1000 });
     const { source, state } = counting(3, 1000);
