@@ -63,6 +63,7 @@ async function agoraFetch(
   source: ImageSource,
   hash: ImageHash,
   imageId: string,
+  loadWhileReceiving = true,
 ): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), "agora-bench-store-"));
   try {
@@ -174,7 +175,8 @@ export async function run(): Promise<void> {
       50,
     ).toFixed(2);
   console.log(
-    `median of per-round ratios (raw time / agora time): http ${pairs(viaHttp)}×, bus ${pairs(viaBus)}×`,
+    `median of per-round ratios (raw time / agora time): http ${pairs(viaHttp)}×, ` +
+      `http then load ${pairs(sequential)}×, bus ${pairs(viaBus)}×; load average ${loadavg()[0]?.toFixed(1)}`,
   );
   console.log(
     `samples (ms): raw ${raw.map((x) => x.toFixed(0)).join(", ")}; http ${viaHttp.map((x) => x.toFixed(0)).join(", ")}; ` +
