@@ -68,3 +68,21 @@ export {
 } from "./least-expensive.js";
 export { DecreaseScoreForUnconfirmedAgreement, type DecreaseScoreOptions } from "./decrease-score.js";
 export { ProviderFilter, type ProviderFilterOptions } from "./provider-filter.js";
+export {
+  agreementDocument,
+  canonicalSpec,
+  checkSignedAgreement,
+  signAgreement,
+  specBody,
+  verifyAgreementSignature,
+  type SpecBody,
+  type AgreementDocument,
+  type SignedAgreement,
+} from "./signed-agreement.js";
+export {
+  activitySubject,
+  batchEventsSubject,
+  demandSubject,
+  marketSubject,
+  offersSubject,
+} from "./subjects.js";

@@ -1,6 +1,7 @@
 /** Activity messages: the exe-unit lifecycle, batches of commands and their events (DESIGN §8). */
 import { z } from "zod";
 import { durationMsSchema, idSchema, shortText, text } from "./schema-common.js";
+import { streamSchemas } from "./messages-stream.js";
 
 const argSchema = z.string().max(4096);
 
@@ -16,9 +17,14 @@ export const commandSchema = z.discriminatedUnion("kind", [
   }),
   z.object({
     kind: z.literal("transfer"),
-    /** `stream:<streamId>` (bytes from the requestor) or `container:<absolute path>`. */
+    /**
+     * Upload: `from` = `stream:<streamId>` (bytes the requestor offers in `stream`), `to` =
+     * `container:<absolute path>`. Download: `from` = `container:<absolute path>`, `to` =
+     * `stream:` — the provider offers the file back in the command's `finished` event.
+     */
     from: z.string().min(1).max(4096),
     to: z.string().min(1).max(4096),
+    stream: streamSchemas.StreamOffer.optional(),
   }),
   z.object({ kind: z.literal("terminate") }),
 ]);
@@ -31,8 +37,17 @@ const batchEventSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("started"), command: shortText }),
   z.object({ kind: z.literal("stdout"), data: text }),
   z.object({ kind: z.literal("stderr"), data: text }),
-  z.object({ kind: z.literal("finished"), exitCode: z.number().int(), message: shortText.optional() }),
+  z.object({
+    kind: z.literal("finished"),
+    exitCode: z.number().int(),
+    message: shortText.optional(),
+    /** A download's bytes, offered for the requestor to pull. */
+    download: streamSchemas.StreamOffer.optional(),
+  }),
+  /** The batch ended (`index` = the number of commands run); `ok` false names why in `message`. */
+  z.object({ kind: z.literal("done"), ok: z.boolean(), message: shortText.optional() }),
 ]);
+export type BatchEventBody = z.infer<typeof batchEventSchema>;
 
 export const activitySchemas = {
   ActivityCreate: z.object({ agreementId: idSchema, activityId: idSchema }),
@@ -49,7 +64,7 @@ export const activitySchemas = {
     state: z.enum(activityStates),
     reason: shortText.optional(),
   }),
-  /** Progress of a batch: command `index` started, wrote output, or finished. */
+  /** Progress of a batch: command `index` started, wrote output, or finished; then the batch is done. */
   BatchEvent: z.object({
     activityId: idSchema,
     batchId: idSchema,

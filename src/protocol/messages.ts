@@ -17,7 +17,10 @@ export type MessageType = keyof typeof messageSchemas;
 export type MessageBody<T extends MessageType> = z.output<(typeof messageSchemas)[T]>;
 
 /** Message types that may be addressed to everyone (`to: "*"`). */
-export const BROADCAST_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(["Demand"]);
+export const BROADCAST_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
+  "Demand",
+  "OfferAnnouncement",
+]);
 
 export function isMessageType(type: string): type is MessageType {
   return Object.hasOwn(messageSchemas, type);

@@ -3,6 +3,7 @@ import { NodeIdentity, isMessageType, messageSchemas } from "../../../src/protoc
 import type { MessageBody, MessageType } from "../../../src/protocol/index.js";
 
 const node = NodeIdentity.generate().nodeId;
+const sig = "A".repeat(86);
 const spec = {
   properties: {
     "agora.inf.mem.gib": 0.5,
@@ -16,6 +17,8 @@ const spec = {
 const samples: { [K in MessageType]: MessageBody<K> } = {
   Demand: { demandId: "d1", subnet: "devnet", spec, expiresAt: 1 },
   Proposal: { proposalId: "p1", demandId: "d1", spec, expiresAt: 1 },
+  DemandRejected: { demandId: "d1", reason: "at capacity" },
+  OfferAnnouncement: { subnet: "devnet", spec, expiresAt: 1 },
   AgreementProposal: {
     agreementId: "a1",
     demandId: "d1",
@@ -25,8 +28,9 @@ const samples: { [K in MessageType]: MessageBody<K> } = {
     demand: spec,
     offer: spec,
     expiresAt: 1,
+    requestorSignature: sig,
   },
-  AgreementApproved: { agreementId: "a1", approvedAt: 1 },
+  AgreementApproved: { agreementId: "a1", approvedAt: 1, providerSignature: sig },
   AgreementRejected: { agreementId: "a1", reason: "busy" },
   AgreementTerminated: { agreementId: "a1", reason: "Success" },
   ActivityCreate: { agreementId: "a1", activityId: "act1" },
@@ -36,7 +40,13 @@ const samples: { [K in MessageType]: MessageBody<K> } = {
     commands: [
       { kind: "deploy" },
       { kind: "start" },
-      { kind: "transfer", from: "stream:s1", to: "container:/golem/work/in.txt" },
+      {
+        kind: "transfer",
+        from: "stream:s1",
+        to: "container:/golem/work/in.txt",
+        stream: { streamId: "s1", size: 3, chunkSize: 524_288 },
+      },
+      { kind: "transfer", from: "container:/golem/output/out.txt", to: "stream:" },
       { kind: "run", entryPoint: "/bin/sh", args: ["-c", "echo hi"] },
       { kind: "terminate" },
     ],
@@ -94,6 +104,10 @@ describe("message schemas", () => {
       ["Demand", { ...samples.Demand, demandId: "has space" }],
       ["Demand", { ...samples.Demand, spec: { ...spec, constraints: "x".repeat(16 * 1024 + 1) } }],
       ["BatchEvent", { ...samples.BatchEvent, event: { kind: "stdout", data: "x".repeat(64 * 1024 + 1) } }],
+      ["BatchEvent", { ...samples.BatchEvent, event: { kind: "done" } }],
+      ["AgreementProposal", { ...samples.AgreementProposal, requestorSignature: "x".repeat(86) + "=" }],
+      ["AgreementApproved", { ...samples.AgreementApproved, providerSignature: "short" }],
+      ["OfferAnnouncement", { ...samples.OfferAnnouncement, subnet: "" }],
     ];
     for (const [type, body] of bad)
       expect(
