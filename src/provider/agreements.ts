@@ -102,7 +102,12 @@ export class AgreementRegistry {
     clearTimeout(record.idleTimer);
     const ms = this.#opts.idleTimeoutMs;
     record.idleTimer = setTimeout(
-      () => this.#fire(record, "NoActivity", `no activity for ${Math.round(ms / 1000)} s`),
+      () =>
+        this.#fire(
+          record,
+          "NoActivity",
+          `no activity for ${ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}`,
+        ),
       ms,
     ).unref();
   }
