@@ -1,6 +1,7 @@
 /** The `agora` command: one commander program, one file per command group. */
 import { Command } from "commander";
 import { imageCommand } from "./image.js";
+import { marketCommand } from "./market.js";
 
 /** Build the program (without running it). New command groups register here. */
 export function buildProgram(): Command {
@@ -9,5 +10,6 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   program.addCommand(imageCommand());
+  program.addCommand(marketCommand());
   return program;
 }

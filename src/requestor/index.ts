@@ -19,3 +19,4 @@ export {
   type TerminationListener,
 } from "./market-client.js";
 export { RequestorNode, type RequestorNodeOptions } from "./requestor-node.js";
+export { scanOffers, type LiveOffer } from "./offer-scan.js";
