@@ -13,6 +13,7 @@ import { mapAbort, throwIfAborted } from "./abort.js";
 import { parseImageHash } from "./hash.js";
 import type { ImageStore } from "./store.js";
 import type { FetchEvent, ImageHash, ImageSource } from "./types.js";
+import { errorMessage } from "./util.js";
 
 export interface ImageFetcherOptions {
   readonly engine: ImageEngine;
@@ -127,9 +128,9 @@ export class ImageFetcher {
         missing.push(`${source.name}: not found`);
       } catch (err) {
         if (signal.aborted) throw toAbortError(signal, `fetching image ${hash}`, err);
-        this.#emit({ type: "fetch.failed", hash, source: source.name, reason: message(err) });
+        this.#emit({ type: "fetch.failed", hash, source: source.name, reason: errorMessage(err) });
         failure ??= err;
-        missing.push(`${source.name}: ${message(err)}`);
+        missing.push(`${source.name}: ${errorMessage(err)}`);
       }
     }
     if (failure instanceof AgoraError) throw failure;
@@ -202,8 +203,4 @@ export class ImageFetcher {
       clearTimeout(timer);
     }
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -8,6 +8,7 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, posix, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { RecipeError } from "./errors.js";
+import { errorMessage, isNotFound } from "./util.js";
 
 /** Bump when the builder's output for an unchanged recipe changes: it invalidates cached builds. */
 export const BUILDER_VERSION = 1;
@@ -127,7 +128,7 @@ export function parseRecipe(text: string, where = "recipe.json"): Recipe {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new RecipeError(`${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new RecipeError(`${where} is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) {
@@ -180,7 +181,7 @@ async function listFiles(dir: string): Promise<FileEntry[]> {
     try {
       names = await readdir(d);
     } catch (err) {
-      if (d === dir && (err as NodeJS.ErrnoException).code === "ENOENT") return;
+      if (d === dir && isNotFound(err)) return;
       throw err;
     }
     for (const n of names.sort()) {

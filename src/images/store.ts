@@ -19,6 +19,7 @@ import { z } from "zod";
 import { ImageHashMismatchError } from "../errors.js";
 import { hashHex, isImageHash, writeHashed } from "./hash.js";
 import type { ImageHash, ImageMeta, StoredImage } from "./types.js";
+import { isNotFound } from "./util.js";
 
 export interface ImageStoreOptions {
   /** Folder of the store. @default `$AGORA_HOME/images`, AGORA_HOME defaulting to `~/.agora` */
@@ -282,8 +283,4 @@ async function atomicWrite(tmpDir: string, path: string, text: string): Promise<
   const tmp = join(tmpDir, `${randomUUID()}.json`);
   await writeFile(tmp, text);
   await rename(tmp, path);
-}
-
-function isNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && "code" in err && err.code === "ENOENT";
 }

@@ -17,6 +17,7 @@ import { ImageError, ImageHashMismatchError } from "../errors.js";
 import { loadArchive } from "./engine-io.js";
 import { writeHashed } from "./hash.js";
 import type { ImageHash } from "./types.js";
+import { errorMessage } from "./util.js";
 
 export interface VerifiedLoadOptions {
   /** A new file that receives the archive (removed on any failure). */
@@ -137,8 +138,7 @@ export async function receiveThenLoad(
 }
 
 function notLoadable(what: string, err: unknown): ImageError {
-  return new ImageError(
-    `${what} verified but is not a loadable Docker image archive: ${err instanceof Error ? err.message : String(err)}`,
-    { cause: err },
-  );
+  return new ImageError(`${what} verified but is not a loadable Docker image archive: ${errorMessage(err)}`, {
+    cause: err,
+  });
 }
