@@ -79,6 +79,8 @@ export interface BusImageSourceOptions {
   readonly from: NodeId;
   /** How long to wait for the offer, and for each chunk. @default 30_000 */
   readonly timeoutMs?: number;
+  /** Chunk pulls in flight at once. @default the transport's (2) */
+  readonly window?: number;
 }
 
 /** Fetches archives from a node that serves them over the Bus. */
@@ -87,11 +89,13 @@ export class BusImageSource implements ImageSource {
   readonly #node: SignedNode;
   readonly #from: NodeId;
   readonly #timeoutMs: number;
+  readonly #window: number | undefined;
 
   constructor(opts: BusImageSourceOptions) {
     this.#node = opts.node;
     this.#from = opts.from;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#window = opts.window;
     this.name = `node ${opts.from.slice(0, 12)}…`;
   }
 
@@ -114,6 +118,7 @@ export class BusImageSource implements ImageSource {
       from: this.#from,
       offer,
       idleTimeoutMs: this.#timeoutMs,
+      ...(this.#window === undefined ? {} : { window: this.#window }),
       signal: opts.signal,
     });
     return verifying(inner, hash, this.name);
