@@ -63,14 +63,22 @@ export class ImageFetcher {
     this.#emit = options.onEvent ?? ((): void => undefined);
   }
 
-  /** Make sure the engine has the image `hash` (fetching and verifying it if needed); returns its image id. */
-  async fetch(hash: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedImage> {
+  /**
+   * Make sure the engine has the image `hash` (fetching and verifying it if needed); returns its
+   * image id. `sources` are tried before the configured ones (e.g. the requestor that asked); a
+   * request joining a fetch of the same hash already under way shares it, with that fetch's sources.
+   */
+  async fetch(
+    hash: string,
+    opts: { signal?: AbortSignal; sources?: readonly ImageSource[] } = {},
+  ): Promise<FetchedImage> {
     const h = parseImageHash(hash);
     throwIfAborted(opts.signal, `fetching image ${h}`);
     let dl = this.#downloads.get(h);
     if (!dl) {
       const controller = new AbortController();
-      const promise = this.#obtain(h, controller.signal).finally(() => this.#downloads.delete(h));
+      const sources = [...(opts.sources ?? []), ...this.options.sources];
+      const promise = this.#obtain(h, sources, controller.signal).finally(() => this.#downloads.delete(h));
       // Waiters that left (aborted) no longer listen; the outcome is still observed by the rest.
       promise.catch(() => undefined);
       dl = { promise, controller, waiters: 0 };
@@ -105,9 +113,13 @@ export class ImageFetcher {
   }
 
   /** From the store when it has the archive (loading it if the engine lost it), else from the sources. */
-  async #obtain(hash: ImageHash, signal: AbortSignal): Promise<FetchedImage> {
+  async #obtain(
+    hash: ImageHash,
+    sources: readonly ImageSource[],
+    signal: AbortSignal,
+  ): Promise<FetchedImage> {
     const { engine, store } = this.options;
-    if (!(await store.has(hash))) return this.#download(hash, signal);
+    if (!(await store.has(hash))) return this.#download(hash, sources, signal);
     const loaded = await mapAbort(signal, `loading image ${hash}`, () =>
       ensureLoaded(engine, store, hash, { signal }),
     );
@@ -115,8 +127,11 @@ export class ImageFetcher {
     return { hash, ...loaded, cached: true };
   }
 
-  async #download(hash: ImageHash, signal: AbortSignal): Promise<FetchedImage> {
-    const { sources } = this.options;
+  async #download(
+    hash: ImageHash,
+    sources: readonly ImageSource[],
+    signal: AbortSignal,
+  ): Promise<FetchedImage> {
     if (sources.length === 0) throw new ImageNotFoundError(hash, "no image sources are configured");
     const missing: string[] = [];
     let failure: unknown;

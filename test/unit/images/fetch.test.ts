@@ -142,6 +142,16 @@ describe.each([true, false])("ImageFetcher (loadWhileReceiving: %s)", (loadWhile
     await nothingLeft();
   });
 
+  it("tries per-call sources first, and one fetcher shares a download across callers", async () => {
+    const configured = new FakeSource("configured", new Map([[hash, archive]]));
+    const perCall = new FakeSource("requestor", new Map([[hash, archive]]), { openDelayMs: 30 });
+    const f = fetcher([configured]);
+    const [a, b] = await Promise.all([f.fetch(hash, { sources: [perCall] }), f.fetch(hash)]);
+    expect(a.imageId).toBe(b.imageId);
+    expect(perCall.opened).toEqual([hash]);
+    expect(configured.opened).toEqual([]);
+  });
+
   it("falls through to the next source after a bad one", async () => {
     const bad = new FakeSource("bad", new Map([[hash, Buffer.from("IMAGE tampered")]]));
     const good = new FakeSource("good", new Map([[hash, archive]]));
