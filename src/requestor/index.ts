@@ -12,6 +12,7 @@ export {
 export {
   MarketClient,
   type CollectedProposals,
+  type CollectOptions,
   type MarketClientOptions,
   type Negotiated,
   type ProposalCandidate,

@@ -70,6 +70,16 @@ export interface MarketClientOptions {
   readonly logger?: Logger;
 }
 
+export interface CollectOptions {
+  /** Gather answers for this long. */
+  readonly windowMs: number;
+  /** Stop as soon as this many proposals came. @default no limit */
+  readonly maxProposals?: number;
+  /** The demand's expiration. @default its `agora.srv.comp.expiration`, else 5 min */
+  readonly expiresAt?: number;
+  readonly signal?: AbortSignal;
+}
+
 export type TerminationListener = (agreementId: string, termination: Termination, by: NodeId) => void;
 
 export class MarketClient {
@@ -94,10 +104,7 @@ export class MarketClient {
   }
 
   /** Publish `demand` and gather every answer that arrives within `windowMs`. */
-  async collectProposals(
-    demand: Demand,
-    opts: { windowMs: number; expiresAt?: number; signal?: AbortSignal },
-  ): Promise<CollectedProposals> {
+  async collectProposals(demand: Demand, opts: CollectOptions): Promise<CollectedProposals> {
     const demandId = randomUUID();
     const now = this.node.clock.now();
     const expiresAt = opts.expiresAt ?? numberProperty(demand.properties, PROP.expiration) ?? now + 300_000;
@@ -111,7 +118,7 @@ export class MarketClient {
       { type: "Demand", body: { demandId, subnet: this.subnet, spec: specBody(demand), expiresAt } },
       { maxWaitMs: opts.windowMs, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
-    for await (const reply of replies) {
+    collect: for await (const reply of replies) {
       const providerId = reply.envelope.from;
       switch (reply.envelope.type) {
         case "Proposal": {
@@ -129,6 +136,7 @@ export class MarketClient {
           } catch (err) {
             refusals.push({ providerId, reason: `its offer does not parse: ${(err as Error).message}` });
           }
+          if (opts.maxProposals !== undefined && proposals.length >= opts.maxProposals) break collect;
           break;
         }
         case "DemandRejected":
@@ -199,7 +207,7 @@ export class MarketClient {
   async negotiate(
     demand: Demand,
     strategy: MarketStrategy,
-    opts: { windowMs: number; expiresAt: number; signal?: AbortSignal; timeoutMs?: number },
+    opts: CollectOptions & { readonly expiresAt: number; readonly timeoutMs?: number },
   ): Promise<Negotiated> {
     const collected = await this.collectProposals(demand, opts);
     const ranked = rankOffers(strategy, collected.proposals);
