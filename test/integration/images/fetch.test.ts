@@ -4,7 +4,7 @@
  * their errors with nothing loaded, nothing cached and no temp files left.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +21,7 @@ import {
 } from "../../../src/images/index.js";
 import { DockerRuntime } from "../../../src/provider/runtime/index.js";
 import { BUSYBOX_RECIPE_DIR, busyboxImage, testImageStoreRoot } from "../helpers/busybox-image.js";
+import { privateImage } from "./private-image.js";
 
 const runtime = new DockerRuntime();
 const sha = (b: Buffer): ImageHash => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -38,14 +39,8 @@ const junk = randomBytes(300_000);
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "agora-fetch-"));
   // A private image (its own recipe name), so removing it from the engine touches no other test.
-  const recipeDir = join(work, "recipe");
-  await cp(BUSYBOX_RECIPE_DIR, recipeDir, { recursive: true });
-  const recipe = JSON.parse(await readFile(join(recipeDir, "recipe.json"), "utf8")) as { name: string };
-  await writeFile(join(recipeDir, "recipe.json"), JSON.stringify({ ...recipe, name: "busybox-fetch-test" }));
+  ({ hash, imageId, archive } = await privateImage(runtime, "busybox-fetch-test"));
   const origin = new ImageStore({ root: testImageStoreRoot() });
-  const built = await new ImageBuilder(runtime, origin).build(recipeDir);
-  ({ hash, imageId } = built);
-  archive = await readFile(origin.archivePath(hash));
   const busybox = await new ImageBuilder(runtime, origin).build(BUSYBOX_RECIPE_DIR);
   expect(busybox.imageId).toBe(await busyboxImage());
   otherArchive = await readFile(origin.archivePath(busybox.hash));
