@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { NodeIdentity, isMessageType, messageSchemas } from "../../../src/protocol/index.js";
 import type { MessageBody, MessageType } from "../../../src/protocol/index.js";
+import { debitNoteWireSchema, invoiceWireSchema, paymentWireSchema } from "../../../src/payment/index.js";
 
 const node = NodeIdentity.generate().nodeId;
 const sig = "A".repeat(86);
+const usage = { "agora.usage.duration_sec": "12", "agora.usage.cpu_sec": "3.5" };
 const spec = {
   properties: {
     "agora.inf.mem.gib": 0.5,
@@ -56,8 +58,23 @@ const samples: { [K in MessageType]: MessageBody<K> } = {
   ActivityDestroy: { activityId: "act1" },
   ActivityState: { activityId: "act1", state: "Ready" },
   BatchEvent: { activityId: "act1", batchId: "b1", index: 3, event: { kind: "finished", exitCode: 0 } },
-  DebitNote: { debitNoteId: "n1", agreementId: "a1", totalAmount: "0.0123", usage: [12, 3.5], issuedAt: 1 },
-  Invoice: { invoiceId: "i1", agreementId: "a1", amount: "1.5", issuedAt: 1, paymentDueAt: 2 },
+  DebitNote: {
+    debitNoteId: "n1",
+    agreementId: "a1",
+    activityId: "act1",
+    sequence: 1,
+    totalAmount: "0.0123",
+    usage,
+    issuedAt: 1,
+  },
+  Invoice: {
+    invoiceId: "i1",
+    agreementId: "a1",
+    items: [{ activityId: "act1", usage, amount: "1.5" }],
+    amount: "1.5",
+    issuedAt: 1,
+    paymentDueAt: 2,
+  },
   Acceptance: { document: "Invoice", documentId: "i1", agreementId: "a1", acceptedAmount: "1.5" },
   Rejection: { document: "DebitNote", documentId: "n1", agreementId: "a1", reason: "above the agreed price" },
   Payment: {
@@ -95,6 +112,9 @@ describe("message schemas", () => {
       ["DebitNote", { ...samples.DebitNote, totalAmount: "-1" }],
       ["DebitNote", { ...samples.DebitNote, totalAmount: 0.5 }],
       ["Payment", { ...samples.Payment, payer: "someone" }],
+      ["DebitNote", { ...samples.DebitNote, sequence: 0 }],
+      ["DebitNote", { ...samples.DebitNote, usage: [12, 3.5] }],
+      ["Invoice", { ...samples.Invoice, items: undefined }],
       ["AgreementTerminated", { agreementId: "a1", reason: "Bored" }],
       ["ActivityExec", { ...samples.ActivityExec, commands: [] }],
       ["ActivityExec", { ...samples.ActivityExec, commands: [{ kind: "format-disk" }] }],
@@ -114,5 +134,14 @@ describe("message schemas", () => {
         messageSchemas[type].safeParse(body).success,
         `${type} ${JSON.stringify(body).slice(0, 80)}`,
       ).toBe(false);
+  });
+
+  it("carry payment/'s wire shapes exactly (payment-only fields aside)", () => {
+    const { paymentDueAt: _due, ...invoice } = samples.Invoice;
+    expect(debitNoteWireSchema.parse(samples.DebitNote)).toEqual(samples.DebitNote);
+    expect(invoiceWireSchema.parse(invoice)).toEqual(invoice);
+    expect(paymentWireSchema.parse(samples.Payment)).toEqual(samples.Payment);
+    const wire = debitNoteWireSchema.parse(samples.DebitNote);
+    expect(messageSchemas.DebitNote.parse(wire)).toEqual(wire);
   });
 });
