@@ -1,5 +1,5 @@
 /**
- * Bad inputs against real provider agents (MemoryBus, real Docker): a malformed constraint, a
+ * Bad inputs against real provider agents (MemoryBus and NatsBus, real Docker): a malformed constraint, a
  * forged proposal, an agreement for an offer never made, another requestor's activity, exec after
  * termination, a transfer outside the volumes; idle agreements and shutdown terminate with reasons.
  */
@@ -22,30 +22,62 @@ import {
   systemClock,
 } from "../../../src/protocol/index.js";
 import { Batch, RequestorNode } from "../../../src/requestor/index.js";
-import { MemoryBus } from "../../../src/transport/index.js";
+import { MemoryBus, NatsBus, type Bus } from "../../../src/transport/index.js";
+import { NatsServer } from "../helpers/nats-server.js";
 import { testImageStoreRoot } from "../helpers/busybox-image.js";
 import { startMarket, type Market } from "../market/fixture.js";
 
-let bus: MemoryBus;
-let m: Market;
+let server: NatsServer;
 beforeAll(async () => {
-  bus = new MemoryBus();
-  m = await startMarket({ providerBus: bus, requestorBus: bus, subnet: `bad${randomUUID().slice(0, 8)}` });
+  server = await NatsServer.start();
 });
 afterAll(async () => {
-  await m?.close();
-  await bus?.close();
+  await server?.stop();
 });
 
-async function agree(): Promise<SignedAgreement> {
-  const { agreement } = await m.requestor.market.negotiate(m.demand(), new LeastExpensiveLinearPayu(), {
-    windowMs: 500,
-    expiresAt: Date.now() + 300_000,
-  });
-  return agreement;
+interface Buses {
+  /** One bus for the agents, the requestor and the forger. */
+  readonly bus: Bus;
+  readonly settle: () => Promise<void>;
 }
 
-describe("provider agent, bad inputs", () => {
+const variants: [string, () => Promise<Buses>][] = [
+  ["MemoryBus", () => Promise.resolve({ bus: new MemoryBus(), settle: () => Promise.resolve() })],
+  [
+    "NatsBus",
+    async () => {
+      const bus = await NatsBus.connect({ servers: server.url });
+      return { bus, settle: () => bus.flush() };
+    },
+  ],
+];
+
+describe.each(variants)("provider agent on %s, bad inputs", (_name, makeBus) => {
+  let bus: Bus;
+  let m: Market;
+  beforeAll(async () => {
+    const b = await makeBus();
+    bus = b.bus;
+    m = await startMarket({
+      providerBus: bus,
+      requestorBus: bus,
+      subnet: `bad${randomUUID().slice(0, 8)}`,
+      settle: b.settle,
+    });
+  });
+  afterAll(async () => {
+    await m?.close();
+    await bus?.close();
+  });
+
+  async function agree(): Promise<SignedAgreement> {
+    const { agreement } = await m.requestor.market.negotiate(m.demand(), new LeastExpensiveLinearPayu(), {
+      windowMs: 500,
+      expiresAt: Date.now() + 300_000,
+    });
+    return agreement;
+  }
+
   it("refuses a malformed constraint filter, on the requestor's side and on the wire", async () => {
     expect(() => m.demand({ constraints: ["(&(agora.inf.mem.gib>=1)"] })).toThrow(ConstraintParseError);
     const body = {
