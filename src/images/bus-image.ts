@@ -11,6 +11,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { ImageError, ImageHashMismatchError, ProtocolError } from "../errors.js";
 import type { NodeId } from "../protocol/index.js";
 import {
+  NoRespondersError,
   receiveStream,
   StreamAbortedError,
   StreamIntegrityError,
@@ -110,7 +111,8 @@ export class BusImageSource implements ImageSource {
       );
       offer = reply.envelope.body;
     } catch (err) {
-      if (err instanceof ImageError) return undefined; // that node does not serve it
+      // That node does not serve this hash, or serves no images at all.
+      if (err instanceof ImageError || err instanceof NoRespondersError) return undefined;
       throw err;
     }
     const inner = receiveStream({

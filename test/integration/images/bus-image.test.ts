@@ -70,6 +70,7 @@ describe("images over NATS with the real engine", () => {
     const served = new ImageStore({ root: join(work, "served-good") });
     await served.add(Readable.from([image.archive]), {});
     const server = new ImageServer({ node: requestor, sender, store: served, hashes: [image.hash] });
+    await requestorBus.flush(); // the server has the subscription before the provider asks
     try {
       const got = await fetcher().fetch(image.hash);
       expect(got).toMatchObject({ hash: image.hash, imageId: image.imageId, cached: false });
@@ -85,6 +86,7 @@ describe("images over NATS with the real engine", () => {
       sender,
       store: new ImageStore({ root: join(work, "empty") }),
     });
+    await requestorBus.flush();
     try {
       const err = await fetcher()
         .fetch(image.hash)
@@ -104,6 +106,7 @@ describe("images over NATS with the real engine", () => {
     spoiled[middle] = spoiled[middle]! ^ 1;
     await writeFile(served.archivePath(image.hash), spoiled);
     const server = new ImageServer({ node: requestor, sender, store: served });
+    await requestorBus.flush();
     try {
       const err = await fetcher()
         .fetch(image.hash)

@@ -82,6 +82,16 @@ describe("images over the Bus", () => {
     await nothingLeft();
   });
 
+  it("treats a node that serves no images as not having it", async () => {
+    server = new ImageServer({ node: requestor, sender, store: served });
+    server.close();
+    const err = await fetcher()
+      .fetch(hash)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageNotFoundError);
+    expect((err as Error).message).toMatch(/node \S+…: not found/);
+  });
+
   it.each([
     [
       "tampered",
