@@ -17,6 +17,7 @@ import {
   type SignedAgreement,
   type TerminationReason,
 } from "../market/index.js";
+import type { MessageBody, NodeId } from "../protocol/index.js";
 import type { AnyInbound, AnyOutgoing, SignedNode, Subscription } from "../transport/index.js";
 import type { AgreementRecord, AgreementRegistry } from "./agreements.js";
 import type { MadeProposal, Negotiator } from "./negotiator.js";
@@ -171,10 +172,7 @@ export class MarketService {
     }
   }
 
-  #onAgreementProposal(
-    from: string,
-    body: Extract<AnyInbound["envelope"], { type: "AgreementProposal" }>["body"],
-  ): AnyOutgoing {
+  #onAgreementProposal(from: NodeId, body: MessageBody<"AgreementProposal">): AnyOutgoing {
     const { node, negotiator, agreements, logger } = this.#o;
     const now = node.clock.now();
     if (agreements.get(body.agreementId))

@@ -1,44 +1,10 @@
-import { Readable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { PathOutsideVolumesError } from "../../../src/errors.js";
 import { Activity } from "../../../src/provider/activity.js";
-import type { ContainerRuntime, ExecOptions, ExecResult } from "../../../src/provider/runtime/index.js";
 import { NodeIdentity, type BatchEventBody } from "../../../src/protocol/index.js";
 import { MemoryBus, SignedNode, StreamSender } from "../../../src/transport/index.js";
-
-/** A ContainerRuntime that records every call and runs nothing. */
-function fakeRuntime(exit = 0): { runtime: ContainerRuntime; calls: string[] } {
-  const calls: string[] = [];
-  const call = (name: string) => {
-    calls.push(name);
-    return Promise.resolve();
-  };
-  const runtime: ContainerRuntime = {
-    deploy: () => Promise.reject(new Error("not used")),
-    start: () => call("start"),
-    putFiles: () => call("putFiles"),
-    putArchive: () => call("putArchive"),
-    exec: async (_id: string, cmd: readonly string[] | string, opts?: ExecOptions): Promise<ExecResult> => {
-      await call(`exec ${[cmd].flat().join(" ")}`);
-      opts?.onOutput?.("stdout", new TextEncoder().encode("out\n"));
-      return { exitCode: exit, stdout: "out\n", stderr: "", truncated: false };
-    },
-    getFile: async () => {
-      await call("getFile");
-      return Readable.from([Buffer.from("file bytes")]);
-    },
-    usage: () => Promise.resolve({ cpuSec: 0, durationSec: 0 }),
-    destroy: (id: string) => call(`destroy ${id}`),
-    cleanupOrphans: () => Promise.resolve(0),
-    importRootfs: () => Promise.reject(new Error("not used")),
-    saveImage: () => Promise.reject(new Error("not used")),
-    loadImage: () => Promise.reject(new Error("not used")),
-    inspectImage: () => Promise.resolve(undefined),
-    removeImage: () => Promise.resolve(),
-  };
-  return { runtime, calls };
-}
+import { fakeRuntime } from "./fake-runtime.js";
 
 const CONTAINER = {
   id: "c1",
