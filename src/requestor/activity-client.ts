@@ -81,6 +81,8 @@ interface Waiter {
 
 /** Extra time, beyond the batch's own timeout, to wait for its `done` event. */
 const DONE_GRACE_MS = 15_000;
+/** How long a cancelled batch may take to stop before exec rejects anyway. */
+const CANCEL_GRACE_MS = 10_000;
 
 export class ActivityClient {
   readonly #node: SignedNode;
@@ -159,6 +161,8 @@ export class ActivityClient {
       const end = await this.#untilDone(done, timeoutMs + DONE_GRACE_MS, opts.signal, () =>
         this.cancel(activity, batchId, "cancelled by the requestor"),
       );
+      // A cancelled batch may still report its end before the abort does: the abort wins.
+      if (opts.signal?.aborted) throw toAbortError(opts.signal, "the batch");
       await Promise.all(downloads);
       return { batchId, ...end, results };
     } finally {
@@ -289,8 +293,14 @@ export class ActivityClient {
       timer = setTimeout(() => reject(new TimeoutError(`no end of the batch within ${ms} ms`)), ms);
       if (signal) {
         onAbort = () => {
-          cancel().catch((err: unknown) => this.#logger.debug({ err }, "cancelling the batch failed"));
-          reject(toAbortError(signal, "the batch"));
+          // Cancel, and give the provider a bounded while to stop it (so the activity is free
+          // again when exec rejects); then fail with the abort either way.
+          const aborted = toAbortError(signal, "the batch");
+          const settle = (): void => reject(aborted);
+          cancel()
+            .then(() => withTimeout(done, CANCEL_GRACE_MS))
+            .catch((err: unknown) => this.#logger.debug({ err }, "cancelling the batch failed"))
+            .finally(settle);
         };
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
@@ -306,3 +316,13 @@ export class ActivityClient {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Wait for `p` at most `ms` (then resolve anyway); listeners and timers are cleaned up. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -3,7 +3,10 @@
  * the strategy picks the cheapest, both sign, one batch moves bytes in and out, termination; and
  * the refusals a requestor must be able to read.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   checkSignedAgreement,
@@ -77,6 +80,27 @@ export function marketScenario(busName: string, buses: () => Promise<Buses>): vo
       expect(events.filter((e) => e.type === "command.started")).toHaveLength(5);
       expect(events).toContainEqual({ type: "command.stdout", index: 3, data: "converted\n" });
       expect(events.at(-1)).toEqual({ type: "command.finished", index: 4, exitCode: 0 });
+
+      // Files both ways, and JSON, on the same (started) container.
+      const dir = await mkdtemp(join(tmpdir(), "agora-scenario-"));
+      try {
+        const input = join(dir, "in.bin");
+        const payload = randomBytes(300_000);
+        await writeFile(input, payload);
+        const files = new Batch()
+          .sendFile(input, "/golem/resource/in.bin")
+          .sendJson({ frame: 7 }, "/golem/work/params.json")
+          .run("/bin/sh", "-c", "cat /golem/resource/in.bin /golem/work/params.json > /golem/output/both")
+          .downloadFile("/golem/output/both", join(dir, "both"));
+        const r2 = await requestor.activities.exec(activity, files, { timeoutMs: 60_000 });
+        expect(r2.ok).toBe(true);
+        expect(r2.results[3]!.file).toBe(join(dir, "both"));
+        expect(await readFile(join(dir, "both"))).toEqual(
+          Buffer.concat([payload, Buffer.from('{"frame":7}')]),
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
 
       await requestor.activities.destroy(activity);
       expect(cheap.liveActivities).toBe(0);

@@ -12,6 +12,7 @@ import {
   specBody,
 } from "../../../src/market/index.js";
 import type { SignedAgreement, Termination } from "../../../src/market/index.js";
+import { AbortError } from "../../../src/errors.js";
 import { ImageStore } from "../../../src/images/index.js";
 import {
   BROADCAST,
@@ -183,6 +184,26 @@ describe.each(variants)("provider agent on %s, bad inputs", (_name, makeBus) => 
       );
     } finally {
       other.close();
+      await m.requestor.market.terminate(agreement, { reason: "Success" });
+    }
+  });
+
+  it("cancels a running batch, and stops one at its timeout, with the reason", async () => {
+    const agreement = await agree();
+    const activity = await m.requestor.activities.create(agreement);
+    try {
+      const started = await m.requestor.activities.exec(activity, new Batch().deploy().start());
+      expect(started.ok).toBe(true);
+      const sleepy = new Batch().run("/bin/sleep", "30");
+      await expect(
+        m.requestor.activities.exec(activity, sleepy, { signal: AbortSignal.timeout(300) }),
+      ).rejects.toThrow(AbortError);
+      const slow = await m.requestor.activities.exec(activity, sleepy, { timeoutMs: 300 });
+      expect(slow.ok).toBe(false);
+      expect(slow.message).toMatch(/the batch timed out after 300 ms/);
+      const after = await m.requestor.activities.exec(activity, new Batch().run("/bin/echo", "still here"));
+      expect(after.results[0]!.stdout).toBe("still here\n");
+    } finally {
       await m.requestor.market.terminate(agreement, { reason: "Success" });
     }
   });
