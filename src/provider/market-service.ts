@@ -192,6 +192,7 @@ export class MarketService {
       approvedAt: now,
     };
     agreements.add(signed);
+    agreements.prune();
     logger.info({ agreementId: body.agreementId, requestorId: from.slice(0, 8) }, "agreement approved");
     return {
       type: "AgreementApproved",

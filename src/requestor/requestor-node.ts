@@ -19,7 +19,7 @@ export interface RequestorNodeOptions {
   readonly subnet?: string;
   /** Serves `images` to providers. */
   readonly imageStore: ImageStore;
-  /** The hashes of the package's images. @default every archive in the store */
+  /** The hashes of the package's images: only these are served. @default none */
   readonly images?: Iterable<ImageHash>;
   /** @default silent */
   readonly logger?: Logger;
@@ -54,7 +54,7 @@ export class RequestorNode {
       node: this.node,
       sender: this.#sender,
       store: opts.imageStore,
-      ...(opts.images ? { hashes: opts.images } : {}),
+      hashes: opts.images ?? [],
     });
     this.market = new MarketClient({ node: this.node, subnet: opts.subnet ?? "public", logger });
     this.activities = new ActivityClient({ node: this.node, sender: this.#sender, logger });
