@@ -235,6 +235,7 @@ describe.each(variants)("provider agent on %s, bad inputs", (_name, makeBus) => 
       expect(heard[1]).toEqual({ reason: "Shutdown", message: "the provider is shutting down" });
       expect(idle.liveActivities).toBe(0);
       expect(idle.state).toBe("stopped");
+      expect(await m.runtime.cleanupOrphans(idle.nodeId)).toBe(0); // its containers are gone
     } finally {
       off();
     }
