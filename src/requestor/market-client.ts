@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { pino } from "pino";
-import { MarketError, ProtocolError } from "../errors.js";
+import { AbortError, AgoraError, MarketError, ProtocolError } from "../errors.js";
 import {
   agreementDocument,
   checkSignedAgreement,
@@ -224,7 +224,8 @@ export class MarketClient {
         const agreement = await this.proposeAgreement(demand, proposal, opts);
         return { agreement, collected, refusals };
       } catch (err) {
-        if (!(err instanceof MarketError) && !(err instanceof ProtocolError)) throw err;
+        // The provider said no, vanished or timed out: try the next. The caller's abort ends it all.
+        if (!(err instanceof AgoraError) || err instanceof AbortError) throw err;
         refusals.push({ providerId: proposal.providerId, reason: err.message });
       }
     }

@@ -40,8 +40,8 @@ afterEach(async () => {
   await bus.close();
 });
 
-/** A provider that proposes `offer` to every demand and answers agreements with `approve`. */
-function fakeProvider(approve: Approve): SignedNode {
+/** A provider that proposes `offer` to every demand and answers agreements with `approve` (none: gone). */
+function fakeProvider(approve: Approve | undefined, spec = offer): SignedNode {
   const identity = NodeIdentity.generate();
   const node = new SignedNode({ bus, identity });
   node.serve(demandSubject("devnet"), (msg) =>
@@ -51,17 +51,18 @@ function fakeProvider(approve: Approve): SignedNode {
           body: {
             proposalId: "p1",
             demandId: msg.envelope.body.demandId,
-            spec: specBody(offer),
+            spec: specBody(spec),
             expiresAt: Date.now() + 60_000,
           },
         }
       : undefined,
   );
-  node.serve(marketSubject(identity.nodeId), (msg) =>
-    msg.envelope.type === "AgreementProposal"
-      ? approve(msg.envelope.body, identity)
-      : { type: "Ack", body: {} },
-  );
+  if (approve)
+    node.serve(marketSubject(identity.nodeId), (msg) =>
+      msg.envelope.type === "AgreementProposal"
+        ? approve(msg.envelope.body, identity)
+        : { type: "Ack", body: {} },
+    );
   return node;
 }
 
@@ -85,6 +86,29 @@ describe("MarketClient", () => {
     expect(collected.proposals).toHaveLength(1);
     expect(collected.firstProposalMs).toBeGreaterThanOrEqual(0);
     expect(agreement.requestorId).toBe(requestorNode.nodeId);
+  });
+
+  it("moves on to the next provider when the best one is gone", async () => {
+    const cheaper = new OfferBuilder()
+      .nodeName("gone")
+      .subnet("devnet")
+      .resources({ cpuThreads: 1, memGib: 1, storageGib: 4 })
+      .pricing(new LinearPricing({ start: "0", perDurationSec: "0", perCpuSec: "0" }))
+      .build();
+    const gone = fakeProvider(undefined, cheaper);
+    const live = fakeProvider((body, provider) => ({
+      type: "AgreementApproved",
+      body: {
+        agreementId: body.agreementId,
+        approvedAt: 1,
+        providerSignature: signAgreement(provider, agreementDocument(body)),
+      },
+    }));
+    const { agreement, refusals } = await negotiate();
+    expect(agreement.providerId).toBe(live.nodeId);
+    expect(refusals).toEqual([
+      { providerId: gone.nodeId, reason: expect.stringMatching(/no responders/) as unknown },
+    ]);
   });
 
   it("names the provider's reason when it rejects", async () => {
