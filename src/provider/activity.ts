@@ -4,6 +4,7 @@
  * every command reported to the requestor (started, stdout/stderr chunks, finished), then `done`.
  */
 import { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import type { Logger } from "pino";
 import { AgoraError, TimeoutError, UserError } from "../errors.js";
 import type { ActivityStateName, BatchEventBody, Command, NodeId } from "../protocol/index.js";
@@ -29,6 +30,40 @@ export interface ActivityContext {
 
 /** Longest text one output event carries (the schema allows 64 KiB). */
 const MAX_EVENT_TEXT = 60_000;
+/** Output of one command streamed to the requestor, per stream; the rest is dropped (and said so). */
+const MAX_STREAMED_OUTPUT = 1024 * 1024;
+
+/** Turns a command's output chunks into events: whole UTF-8 characters, bounded per stream. */
+class OutputRelay {
+  readonly #decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+  readonly #bytes = { stdout: 0, stderr: 0 };
+  readonly #emit: (event: BatchEventBody) => void;
+
+  constructor(emit: (event: BatchEventBody) => void) {
+    this.#emit = emit;
+  }
+
+  push(stream: "stdout" | "stderr", chunk: Uint8Array): void {
+    const before = this.#bytes[stream];
+    this.#bytes[stream] += chunk.byteLength;
+    if (before >= MAX_STREAMED_OUTPUT) return;
+    const room = MAX_STREAMED_OUTPUT - before;
+    this.#send(stream, this.#decoders[stream].write(Buffer.from(chunk.subarray(0, room))));
+    if (chunk.byteLength > room)
+      this.#emit({ kind: "stderr", data: `\n[agora: ${stream} cut after ${MAX_STREAMED_OUTPUT} bytes]\n` });
+  }
+
+  end(): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (this.#bytes[stream] <= MAX_STREAMED_OUTPUT) this.#send(stream, this.#decoders[stream].end());
+    }
+  }
+
+  #send(stream: "stdout" | "stderr", text: string): void {
+    for (let i = 0; i < text.length; i += MAX_EVENT_TEXT)
+      this.#emit({ kind: stream, data: text.slice(i, i + MAX_EVENT_TEXT) });
+  }
+}
 
 export class Activity {
   readonly id: string;
@@ -161,15 +196,13 @@ export class Activity {
         await this.#terminate("terminated by its batch", false);
         return { kind: "finished", exitCode: 0 };
       case "run": {
+        const relay = new OutputRelay(output);
         const r = await runtime.exec(this.#readyContainer(), step.argv, {
           signal,
           ...(step.env ? { env: step.env } : {}),
-          onOutput: (stream, chunk) => {
-            const text = Buffer.from(chunk).toString("utf8");
-            for (let i = 0; i < text.length; i += MAX_EVENT_TEXT)
-              output({ kind: stream, data: text.slice(i, i + MAX_EVENT_TEXT) });
-          },
+          onOutput: (stream, chunk) => relay.push(stream, chunk),
         });
+        relay.end();
         return { kind: "finished", exitCode: r.exitCode };
       }
       case "upload": {

@@ -81,6 +81,8 @@ interface Waiter {
 
 /** Extra time, beyond the batch's own timeout, to wait for its `done` event. */
 const DONE_GRACE_MS = 15_000;
+/** Most characters of stdout (and of stderr) kept in a command's result. */
+const MAX_CAPTURED_CHARS = 1024 * 1024;
 /** How long a cancelled batch may take to stop before exec rejects anyway. */
 const CANCEL_GRACE_MS = 10_000;
 
@@ -235,7 +237,9 @@ export class ActivityClient {
         break;
       case "stdout":
       case "stderr":
-        r[ev.kind] += ev.data;
+        // Kept up to a cap (a provider decides how much it sends); every event still goes out.
+        if (r[ev.kind].length < MAX_CAPTURED_CHARS)
+          r[ev.kind] += ev.data.slice(0, MAX_CAPTURED_CHARS - r[ev.kind].length);
         event = { type: `command.${ev.kind}`, index: r.index, data: ev.data };
         break;
       case "finished":

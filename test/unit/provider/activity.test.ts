@@ -22,8 +22,8 @@ afterAll(() => {
   void bus.close();
 });
 
-function activity(exit = 0) {
-  const { runtime, calls } = fakeRuntime(exit);
+function activity(exit = 0, outputs?: Parameters<typeof fakeRuntime>[1]) {
+  const { runtime, calls } = fakeRuntime(exit, outputs);
   const events: BatchEventBody[] = [];
   let ended = 0;
   const a = new Activity(
@@ -149,5 +149,23 @@ describe("Activity", () => {
     a.cancel("b1", "changed my mind");
     await until(events);
     expect(JSON.stringify(events.at(-1))).toMatch(/"kind":"done","ok":false,"message":".*changed my mind/);
+  });
+
+  it("streams whole UTF-8 characters and cuts a stream after 1 MiB, saying so", async () => {
+    const euro = Buffer.from("€");
+    const big = new Uint8Array(1024 * 1024 + 10).fill(0x61);
+    const { a, events } = activity(0, [
+      ["stdout", euro.subarray(0, 1)],
+      ["stdout", euro.subarray(1)],
+      ["stderr", big],
+      ["stderr", big],
+    ]);
+    a.deployed(CONTAINER);
+    a.exec("b1", [{ kind: "start" }, { kind: "run", entryPoint: "x", args: [] }], 5000);
+    await until(events);
+    const text = (kind: "stdout" | "stderr") =>
+      events.flatMap((e) => (e.kind === kind ? [e.data] : [])).join("");
+    expect(text("stdout")).toBe("€");
+    expect(text("stderr")).toBe("a".repeat(1024 * 1024) + "\n[agora: stderr cut after 1048576 bytes]\n");
   });
 });

@@ -2,7 +2,13 @@
 import { Readable } from "node:stream";
 import type { ContainerRuntime, ExecOptions, ExecResult } from "../../../src/provider/runtime/index.js";
 
-export function fakeRuntime(exit = 0): { runtime: ContainerRuntime; calls: string[] } {
+type Output = readonly (readonly ["stdout" | "stderr", Uint8Array])[];
+
+/** `outputs`: what every exec writes, chunk by chunk. */
+export function fakeRuntime(
+  exit = 0,
+  outputs: Output = [["stdout", new TextEncoder().encode("out\n")]],
+): { runtime: ContainerRuntime; calls: string[] } {
   const calls: string[] = [];
   const call = (name: string) => {
     calls.push(name);
@@ -16,7 +22,7 @@ export function fakeRuntime(exit = 0): { runtime: ContainerRuntime; calls: strin
     putArchive: () => call("putArchive"),
     exec: async (_id: string, cmd: readonly string[] | string, opts?: ExecOptions): Promise<ExecResult> => {
       await call(`exec ${[cmd].flat().join(" ")}`);
-      opts?.onOutput?.("stdout", new TextEncoder().encode("out\n"));
+      for (const [stream, chunk] of outputs) opts?.onOutput?.(stream, chunk);
       return { exitCode: exit, stdout: "out\n", stderr: "", truncated: false };
     },
     getFile: async () => {
