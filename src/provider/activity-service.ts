@@ -32,6 +32,8 @@ export interface ActivityServiceOptions {
   /** Labels the containers (orphan cleanup). */
   readonly agentId: string;
   readonly maxTransferBytes: number;
+  /** Where downloads wait as files until pulled. */
+  readonly spoolDir: string;
   /** How long fetching an image may stall. */
   readonly imageIdleTimeoutMs: number;
   readonly logger: Logger;
@@ -59,6 +61,7 @@ export class ActivityService {
       runtime: opts.runtime,
       logger: opts.logger,
       maxTransferBytes: opts.maxTransferBytes,
+      spoolDir: opts.spoolDir,
       ended: (activity) => this.#ended(activity),
       emit: (requestorId, body) => {
         try {

@@ -3,7 +3,11 @@
  * `New → Deployed → Ready → Terminated`, and the running of its batches: one batch at a time,
  * every command reported to the requestor (started, stdout/stderr chunks, finished), then `done`.
  */
-import { Readable } from "node:stream";
+import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import type { Logger } from "pino";
 import { AgoraError, TimeoutError, UserError } from "../errors.js";
@@ -17,6 +21,8 @@ export interface ActivityContext {
   readonly sender: StreamSender;
   readonly runtime: ContainerRuntime;
   readonly logger: Logger;
+  /** Where downloads wait (as files) for the requestor to pull them. */
+  readonly spoolDir: string;
   /** Largest upload or download, bytes. */
   readonly maxTransferBytes: number;
   /** The activity reached `Terminated` (once). */
@@ -223,13 +229,20 @@ export class Activity {
           maxBytes: this.#ctx.maxTransferBytes,
           signal,
         });
-        const parts: Buffer[] = [];
-        for await (const chunk of file) parts.push(chunk as Buffer);
-        const bytes = Buffer.concat(parts);
-        const download = this.#ctx.sender.offer(Readable.from([bytes]), {
-          to: this.requestorId,
-          size: bytes.byteLength,
-        });
+        // Spooled to a file first: a stream offer names its exact size, and memory stays bounded.
+        const spool = join(this.#ctx.spoolDir, `download-${randomUUID()}`);
+        let size: number;
+        try {
+          await mkdir(this.#ctx.spoolDir, { recursive: true });
+          await pipeline(file, createWriteStream(spool, { mode: 0o600 }), { signal });
+          size = (await stat(spool)).size;
+        } catch (err) {
+          await rm(spool, { force: true });
+          throw err;
+        }
+        const source = createReadStream(spool, { highWaterMark: 512 * 1024 });
+        source.once("close", () => void rm(spool, { force: true }));
+        const download = this.#ctx.sender.offer(source, { to: this.requestorId, size });
         return { kind: "finished", exitCode: 0, download };
       }
     }

@@ -4,7 +4,7 @@
  * agreements, and on shutdown terminates its agreements (`Shutdown`) and removes its containers.
  */
 import { join } from "node:path";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { ImageStore, type ImageSource } from "../images/index.js";
@@ -114,6 +114,7 @@ export class ProviderAgent {
       },
       agentId: this.nodeId,
       maxTransferBytes: opts.maxTransferBytes ?? 256 * MiB,
+      spoolDir: join(opts.dataDir, "spool"),
       imageIdleTimeoutMs: 30_000,
       logger,
     });
@@ -135,6 +136,7 @@ export class ProviderAgent {
     const loaded =
       typeof opts.preset === "object" ? parsePreset(opts.preset) : await loadPreset(opts.preset ?? "default");
     await mkdir(opts.dataDir, { recursive: true });
+    await rm(join(opts.dataDir, "spool"), { recursive: true, force: true }); // downloads of an earlier run
     const resources =
       opts.capToMachine === false
         ? loaded.resources

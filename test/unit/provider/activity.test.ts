@@ -1,9 +1,12 @@
+import { readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { PathOutsideVolumesError } from "../../../src/errors.js";
 import { Activity } from "../../../src/provider/activity.js";
 import { NodeIdentity, type BatchEventBody } from "../../../src/protocol/index.js";
-import { MemoryBus, SignedNode, StreamSender } from "../../../src/transport/index.js";
+import { MemoryBus, receiveStream, SignedNode, StreamSender } from "../../../src/transport/index.js";
 import { fakeRuntime } from "./fake-runtime.js";
 
 const CONTAINER = {
@@ -12,14 +15,18 @@ const CONTAINER = {
   volumes: ["/golem/work", "/golem/output"],
   user: "1000:1000",
 };
-const requestor = NodeIdentity.generate().nodeId;
 const bus = new MemoryBus();
+const requestorNode = new SignedNode({ bus, identity: NodeIdentity.generate() });
+const requestor = requestorNode.nodeId;
+const SPOOL = join(tmpdir(), `agora-activity-unit-spool-${process.pid}`);
 const node = new SignedNode({ bus, identity: NodeIdentity.generate() });
 const sender = new StreamSender({ node });
-afterAll(() => {
+afterAll(async () => {
   sender.close();
   node.close();
-  void bus.close();
+  requestorNode.close();
+  await bus.close();
+  await rm(SPOOL, { recursive: true, force: true });
 });
 
 function activity(exit = 0, outputs?: Parameters<typeof fakeRuntime>[1]) {
@@ -33,6 +40,7 @@ function activity(exit = 0, outputs?: Parameters<typeof fakeRuntime>[1]) {
       runtime,
       logger: pino({ level: "silent" }),
       maxTransferBytes: 1024,
+      spoolDir: SPOOL,
       ended: () => ended++,
       emit: (_to, body) => events.push(body.event),
     },
@@ -139,6 +147,15 @@ describe("Activity", () => {
     expect(a.state).toBe("Terminated");
     expect(calls).toEqual(["start", "getFile", "destroy c1"]);
     expect(ended()).toBe(1);
+    // The requestor pulls the spooled file; then the spool is empty again.
+    const offer = finished[1]?.kind === "finished" ? finished[1].download : undefined;
+    const chunks: Buffer[] = [];
+    for await (const c of receiveStream({ node: requestorNode, from: node.nodeId, offer: offer! }))
+      chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe("file bytes");
+    for (let i = 0; i < 50 && (await readdir(SPOOL)).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await readdir(SPOOL)).toEqual([]);
   });
 
   it("cancels a running batch with the reason", async () => {
