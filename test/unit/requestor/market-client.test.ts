@@ -66,6 +66,16 @@ function fakeProvider(approve: Approve | undefined, spec = offer): SignedNode {
   return node;
 }
 
+/** Approve, signing the terms as proposed. */
+const signedApproval: Approve = (body, provider) => ({
+  type: "AgreementApproved",
+  body: {
+    agreementId: body.agreementId,
+    approvedAt: 1,
+    providerSignature: signAgreement(provider, agreementDocument(body)),
+  },
+});
+
 const negotiate = () =>
   client.negotiate(demand(), new LeastExpensiveLinearPayu(), {
     windowMs: 50,
@@ -74,14 +84,7 @@ const negotiate = () =>
 
 describe("MarketClient", () => {
   it("returns an agreement both sides signed", async () => {
-    fakeProvider((body, provider) => ({
-      type: "AgreementApproved",
-      body: {
-        agreementId: body.agreementId,
-        approvedAt: 1,
-        providerSignature: signAgreement(provider, agreementDocument(body)),
-      },
-    }));
+    fakeProvider(signedApproval);
     const { agreement, collected } = await negotiate();
     expect(collected.proposals).toHaveLength(1);
     expect(collected.firstProposalMs).toBeGreaterThanOrEqual(0);
@@ -96,14 +99,7 @@ describe("MarketClient", () => {
       .pricing(new LinearPricing({ start: "0", perDurationSec: "0", perCpuSec: "0" }))
       .build();
     const gone = fakeProvider(undefined, cheaper);
-    const live = fakeProvider((body, provider) => ({
-      type: "AgreementApproved",
-      body: {
-        agreementId: body.agreementId,
-        approvedAt: 1,
-        providerSignature: signAgreement(provider, agreementDocument(body)),
-      },
-    }));
+    const live = fakeProvider(signedApproval);
     const { agreement, refusals } = await negotiate();
     expect(agreement.providerId).toBe(live.nodeId);
     expect(refusals).toEqual([
@@ -148,14 +144,7 @@ describe("MarketClient", () => {
   });
 
   it("hears a provider's termination and ignores one for an agreement it does not hold", async () => {
-    const provider = fakeProvider((body, id) => ({
-      type: "AgreementApproved",
-      body: {
-        agreementId: body.agreementId,
-        approvedAt: 1,
-        providerSignature: signAgreement(id, agreementDocument(body)),
-      },
-    }));
+    const provider = fakeProvider(signedApproval);
     const heard: string[] = [];
     client.onTerminated((id, t) => heard.push(`${id}:${t.reason}:${t.message ?? ""}`));
     const { agreement } = await negotiate();
