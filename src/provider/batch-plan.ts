@@ -3,9 +3,10 @@
  * or a download, and touches only the container's volumes. Done on the text alone, so a bad batch
  * is refused before any engine call.
  */
-import { PathOutsideVolumesError, UserError } from "../errors.js";
+import { UserError } from "../errors.js";
 import type { Command } from "../protocol/index.js";
 import type { StreamOffer } from "../transport/index.js";
+import { locateInVolumes } from "./runtime/index.js";
 
 /** A command, resolved for running. */
 export type PlannedCommand =
@@ -25,19 +26,7 @@ export type PlannedCommand =
  * Refuses relative paths, `.`/`..` segments, NUL bytes, the volume roots themselves.
  */
 export function pathInVolumes(path: string, volumes: readonly string[]): string {
-  const refuse = (why: string): never => {
-    throw new PathOutsideVolumesError(
-      `path ${JSON.stringify(path)} ${why}; transfers may only touch the volumes ${volumes.join(", ") || "(none)"}`,
-    );
-  };
-  if (path.includes("\0")) refuse("contains a NUL byte");
-  if (!path.startsWith("/")) refuse("is not absolute");
-  const parts = path.split("/").filter((s) => s !== "");
-  if (parts.some((s) => s === ".." || s === ".")) refuse("contains a '.' or '..' segment");
-  const normalized = "/" + parts.join("/");
-  if (!volumes.some((v) => normalized.startsWith(v.endsWith("/") ? v : v + "/")))
-    refuse(volumes.includes(normalized) ? "names a volume, not a file in it" : "lies outside the volumes");
-  return normalized;
+  return locateInVolumes(path, volumes).path;
 }
 
 /** One description per command, for `started` events and messages. */

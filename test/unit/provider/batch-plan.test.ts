@@ -12,11 +12,11 @@ describe("pathInVolumes", () => {
   ])("accepts %s", (path, normalized) => expect(pathInVolumes(path, VOLUMES)).toBe(normalized));
 
   it.each([
-    ["/etc/passwd", /lies outside the volumes/],
+    ["/etc/passwd", /lies outside the container's volumes/],
     ["golem/work/a", /is not absolute/],
-    ["/golem/work/../../etc/shadow", /'\.\.' segment/],
-    ["/golem/work/./a", /'\.' or '\.\.' segment/],
-    ["/golem/work", /names a volume, not a file in it/],
+    ["/golem/work/../../etc/shadow", /parent-directory segment \(\.\.\)/],
+    ["/golem/work/./a", /contains a '\.' segment/],
+    ["/golem/work", /names a volume itself, not a file inside it/],
     ["/golem/workshop/a", /lies outside/],
     ["/golem/work/a\0b", /NUL/],
   ])("refuses %s", (path, why) => {
