@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { imageCommand } from "./image.js";
 import { marketCommand } from "./market.js";
+import { providerCommand } from "./provider.js";
 
 /** Build the program (without running it). New command groups register here. */
 export function buildProgram(): Command {
@@ -11,5 +12,6 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   program.addCommand(imageCommand());
   program.addCommand(marketCommand());
+  program.addCommand(providerCommand());
   return program;
 }
