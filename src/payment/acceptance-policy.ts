@@ -4,6 +4,7 @@
  * synchronous step, so concurrent notes from several providers can never overspend the budget.
  */
 import type { Decimal } from "decimal.js";
+import { BudgetExceededError } from "../errors.js";
 import {
   resolveTolerance,
   reviewDebitNote,
@@ -139,7 +140,11 @@ export class AcceptancePolicy {
       this.#total = this.#total.plus(decision.due);
       return decision;
     } catch (err) {
-      return { accept: false, reason: err instanceof Error ? err.message : String(err) };
+      return {
+        accept: false,
+        reason: err instanceof Error ? err.message : String(err),
+        ...(err instanceof BudgetExceededError ? { overBudget: true } : {}),
+      };
     }
   }
 }

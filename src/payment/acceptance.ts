@@ -50,9 +50,13 @@ export interface AcceptedNote {
   readonly totalAmount: Decimal;
 }
 
-/** Accept (committing `due` more to the budget) or reject with a reason. */
+/**
+ * Accept (committing `due` more to the budget) or reject with a reason; `overBudget` marks a
+ * rejection whose only fault is the budget (the note itself is honest).
+ */
 export type Decision =
-  { readonly accept: true; readonly due: Decimal } | { readonly accept: false; readonly reason: string };
+  | { readonly accept: true; readonly due: Decimal }
+  | { readonly accept: false; readonly reason: string; readonly overBudget?: boolean };
 
 export interface DebitNoteReview {
   readonly note: DebitNote;
@@ -177,9 +181,11 @@ function checkPrice(
 function withinBudget(due: Decimal, available: Decimal, what: string): Decision {
   const more = due.isNegative() ? ZERO : due;
   if (more.gt(available)) {
-    return reject(
-      `${what} would exceed the budget: it adds ${formatAmount(more)}, only ${formatAmount(available)} remains`,
-    );
+    return {
+      accept: false,
+      reason: `${what} would exceed the budget: it adds ${formatAmount(more)}, only ${formatAmount(available)} remains`,
+      overBudget: true,
+    };
   }
   return { accept: true, due: more };
 }

@@ -85,3 +85,4 @@ export {
   type PaymentDriver,
   type PaymentOrder,
 } from "./driver.js";
+export { paymentSubject } from "./subjects.js";

@@ -37,6 +37,8 @@ export interface ActivityServiceOptions {
   /** How long fetching an image may stall. */
   readonly imageIdleTimeoutMs: number;
   readonly logger: Logger;
+  /** A started container is about to be removed (billing reads its final usage). */
+  readonly beforeDestroy?: ActivityContext["beforeDestroy"];
 }
 
 /** Terminated activities remembered (so a late request hears "terminated"). */
@@ -63,6 +65,7 @@ export class ActivityService {
       maxTransferBytes: opts.maxTransferBytes,
       spoolDir: opts.spoolDir,
       ended: (activity) => this.#ended(activity),
+      ...(opts.beforeDestroy ? { beforeDestroy: opts.beforeDestroy } : {}),
       emit: (requestorId, body) => {
         try {
           opts.node.send(batchEventsSubject(requestorId), requestorId, { type: "BatchEvent", body });
@@ -88,6 +91,13 @@ export class ActivityService {
   stop(): void {
     this.#sub?.unsubscribe();
     this.#creating.abort(new UserError("the provider is shutting down"));
+  }
+
+  /** The activities of an agreement that are not terminated. */
+  activitiesOf(agreementId: string): Activity[] {
+    return [...this.#activities.values()].filter(
+      (a) => a.agreementId === agreementId && a.state !== "Terminated",
+    );
   }
 
   /** Destroy every activity of an agreement (it ended). */

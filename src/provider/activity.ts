@@ -27,6 +27,8 @@ export interface ActivityContext {
   readonly maxTransferBytes: number;
   /** The activity reached `Terminated` (once). */
   readonly ended: (activity: Activity) => void;
+  /** A started container is about to be removed (its final usage can still be read). Must not throw. */
+  readonly beforeDestroy?: (activity: Activity, containerId: string) => Promise<void>;
   /** Send one batch event to the requestor. */
   readonly emit: (
     requestorId: NodeId,
@@ -91,6 +93,11 @@ export class Activity {
     return this.#state;
   }
 
+  /** The container while it exists and is running (`Ready`). */
+  get runningContainer(): string | undefined {
+    return this.#state === "Ready" ? this.#container?.id : undefined;
+  }
+
   /** The batch running now, if any. */
   get runningBatch(): string | undefined {
     return this.#batch?.id;
@@ -134,12 +141,14 @@ export class Activity {
 
   async #terminate(reason: string, waitForBatch: boolean): Promise<void> {
     if (this.#state === "Terminated") return;
+    const started = this.#state === "Ready";
     this.#state = "Terminated";
     const batch = this.#batch;
     const container = this.#container;
     this.#container = undefined;
     try {
       if (waitForBatch) batch?.controller.abort(new UserError(`activity ${this.id} ${reason}`));
+      if (container && started) await this.#ctx.beforeDestroy?.(this, container.id);
       if (container) await this.#ctx.runtime.destroy(container.id);
       if (waitForBatch && batch) await batch.done;
     } finally {

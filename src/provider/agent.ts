@@ -9,10 +9,12 @@ import type { Logger } from "pino";
 import { pino } from "pino";
 import { ImageStore, type ImageSource } from "../images/index.js";
 import { type Offer } from "../market/index.js";
+import { Ledger, LedgerPaymentDriver } from "../payment/index.js";
 import { NodeIdentity, type Clock, type NodeId } from "../protocol/index.js";
 import { SignedNode, StreamSender, type Bus } from "../transport/index.js";
 import { ActivityService } from "./activity-service.js";
 import { AgreementRegistry } from "./agreements.js";
+import { BillingService, type BillingTamper } from "./billing.js";
 import { MarketService } from "./market-service.js";
 import { Negotiator, offerFromPreset } from "./negotiator.js";
 import { capResources, loadPreset, machineResources, parsePreset, type Preset } from "./preset.js";
@@ -56,6 +58,10 @@ export interface ProviderAgentOptions {
   readonly containerLimits?: Partial<ResourceLimits>;
   /** Shutdown waits this long for terminations and container removal. @default 15_000 */
   readonly shutdownGraceMs?: number;
+  /** The provider's payment ledger (JSON lines). @default `<dataDir>/payments/ledger.jsonl` */
+  readonly ledgerPath?: string;
+  /** Test-only: bill more than agreed (a misbehaving provider). @default none */
+  readonly billingTamper?: BillingTamper;
 }
 
 export type ProviderAgentState = "running" | "stopping" | "stopped";
@@ -73,6 +79,8 @@ export class ProviderAgent {
   readonly #agreements: AgreementRegistry;
   readonly #market: MarketService;
   readonly #activities: ActivityService;
+  readonly #billing: BillingService;
+  readonly #ledger: Ledger;
   readonly #graceMs: number;
 
   private constructor(parts: {
@@ -82,6 +90,7 @@ export class ProviderAgent {
     opts: ProviderAgentOptions;
     store: ImageStore;
     logger: Logger;
+    ledger: Ledger;
   }) {
     const { node, preset, opts, logger } = parts;
     this.node = node;
@@ -92,9 +101,24 @@ export class ProviderAgent {
     this.#runtime = opts.runtime;
     this.#graceMs = opts.shutdownGraceMs ?? 15_000;
     this.#sender = new StreamSender({ node, logger });
+    this.#ledger = parts.ledger;
+    this.#billing = new BillingService({
+      node,
+      runtime: opts.runtime,
+      driver: new LedgerPaymentDriver({ ledger: parts.ledger, now: () => node.clock.now() }),
+      logger,
+      activitiesOf: (agreementId) => this.#activities.activitiesOf(agreementId),
+      terminate: (record, reason, message) => this.#market.terminate(record, reason, message),
+      defaults: {
+        debitNoteIntervalSec: preset.limits.debitNoteIntervalSec.default,
+        paymentAcceptTimeoutSec: preset.limits.paymentAcceptTimeoutSec.default,
+      },
+      ...(opts.billingTamper ? { tamper: opts.billingTamper } : {}),
+    });
     this.#agreements = new AgreementRegistry({
       idleTimeoutMs: opts.idleTimeoutMs ?? preset.limits.idleTimeoutSec * 1000,
       msUntil: (at) => at - node.clock.now(),
+      onAdded: (record) => this.#billing.agreementApproved(record),
       onTimeout: (record) => void this.#market.notifyTerminated(record),
     });
     this.#activities = new ActivityService({
@@ -117,6 +141,8 @@ export class ProviderAgent {
       spoolDir: join(opts.dataDir, "spool"),
       imageIdleTimeoutMs: 30_000,
       logger,
+      beforeDestroy: (activity, containerId) =>
+        this.#billing.finalReading(activity.agreementId, activity.id, containerId),
     });
     this.#market = new MarketService({
       node,
@@ -126,7 +152,13 @@ export class ProviderAgent {
       logger,
       proposalTtlMs: opts.proposalTtlMs ?? 60_000,
       announceIntervalMs: opts.announceIntervalMs ?? 10_000,
-      onTerminated: (record) => this.#activities.endAgreement(record),
+      onTerminated: async (record) => {
+        try {
+          await this.#activities.endAgreement(record);
+        } finally {
+          this.#billing.agreementEnded(record); // the invoice, with the final usage
+        }
+      },
     });
   }
 
@@ -153,7 +185,11 @@ export class ProviderAgent {
     if (removed > 0) logger.info({ removed }, "removed containers of an earlier run");
     const offer = offerFromPreset(preset, opts.name ?? preset.name);
     const store = opts.imageStore ?? new ImageStore({ root: join(opts.dataDir, "images") });
-    const agent = new ProviderAgent({ node, preset, offer, opts, store, logger });
+    const ledger = await Ledger.open({
+      path: opts.ledgerPath ?? join(opts.dataDir, "payments", "ledger.jsonl"),
+    });
+    const agent = new ProviderAgent({ node, preset, offer, opts, store, logger, ledger });
+    agent.#billing.start();
     agent.#activities.start();
     agent.#market.start();
     logger.info({ nodeId: identity.nodeId, subnet: preset.subnet }, "provider agent started");
@@ -172,6 +208,11 @@ export class ProviderAgent {
   /** Activities not yet terminated. */
   get liveActivities(): number {
     return this.#activities.live;
+  }
+
+  /** The provider's payment ledger (accepted invoices and the payments received). */
+  get ledger(): Ledger {
+    return this.#ledger;
   }
 
   /** Announce the offer now (besides the periodic announcements). */
@@ -206,9 +247,15 @@ export class ProviderAgent {
         this.#logger.warn({ graceMs: this.#graceMs }, "shutdown grace passed; removing containers");
       if (!(await within(this.#runtime.cleanupOrphans(this.nodeId), this.#graceMs)))
         this.#logger.warn("removing containers did not finish within the grace");
+      if (!(await within(this.#billing.drain(), this.#graceMs)))
+        this.#logger.warn("invoices and payments still open when the grace passed");
     } catch (err) {
       this.#logger.warn({ err }, "removing containers at shutdown failed");
     } finally {
+      this.#billing.close();
+      await within(this.#ledger.close(), this.#graceMs).catch((err: unknown) =>
+        this.#logger.warn({ err }, "closing the ledger failed"),
+      );
       this.#sender.close();
       this.node.close();
       this.#state = "stopped";

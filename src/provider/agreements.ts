@@ -18,6 +18,8 @@ export interface AgreementRegistryOptions {
   readonly idleTimeoutMs: number;
   /** Milliseconds until `at` (epoch ms); the injected clock's view. */
   readonly msUntil: (at: number) => number;
+  /** Called when an agreement is approved (added). */
+  readonly onAdded?: (record: AgreementRecord) => void;
   /** Called when a timer ends an agreement (the registry already marked it terminated). */
   readonly onTimeout: (record: AgreementRecord, reason: TerminationReason, message: string) => void;
 }
@@ -64,6 +66,7 @@ export class AgreementRegistry {
       untilExpiry,
     ).unref();
     this.#armIdle(record);
+    this.#opts.onAdded?.(record);
     return record;
   }
 

@@ -12,3 +12,9 @@ export {
 } from "./preset.js";
 export { Negotiator, offerFromPreset, type MadeProposal, type Verdict } from "./negotiator.js";
 export { pathInVolumes, planBatch, type PlannedCommand } from "./batch-plan.js";
+export {
+  BillingService,
+  type BillingServiceOptions,
+  type BillingTamper,
+  type MeteredActivity,
+} from "./billing.js";

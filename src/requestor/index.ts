@@ -21,6 +21,14 @@ export {
 } from "./market-client.js";
 export { RequestorNode, type RequestorNodeOptions } from "./requestor-node.js";
 export { scanOffers, type LiveOffer } from "./offer-scan.js";
+export { PaymentManager, type PaymentManagerOptions } from "./payment-manager.js";
+export {
+  formatPaymentSummary,
+  type PaymentEvent,
+  type PaymentEventType,
+  type PaymentSummary,
+  type ProviderCost,
+} from "./payment-events.js";
 export { Executor, type ExecutorState, type SubmitOptions } from "./executor.js";
 export {
   type ExecutorOptions,

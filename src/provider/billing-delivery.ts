@@ -1,0 +1,105 @@
+/**
+ * Delivering a debit note or an invoice to the requestor before its acceptance deadline: the same
+ * document is sent again (the requestor answers duplicates with its first decision) while the
+ * requestor is unreachable or slow, until it accepts, rejects, or the deadline passes.
+ */
+import { AbortError, AgoraError } from "../errors.js";
+import { fromWireError, MessageRejectedError, type NodeId } from "../protocol/index.js";
+import { paymentSubject } from "../payment/index.js";
+import type { AnyInbound, AnyOutgoing, SignedNode } from "../transport/index.js";
+import { BusClosedError } from "../transport/index.js";
+
+/** What became of a billed document. */
+export type DeliveryOutcome =
+  | { readonly kind: "accepted"; readonly acceptedAmount: string }
+  | { readonly kind: "rejected"; readonly reason: string }
+  | { readonly kind: "deadline"; readonly lastError: string | undefined }
+  | { readonly kind: "aborted" };
+
+export interface DeliveryOptions {
+  readonly node: SignedNode;
+  readonly to: NodeId;
+  readonly message: Extract<AnyOutgoing, { type: "DebitNote" | "Invoice" }>;
+  readonly documentId: string;
+  /** Epoch ms (the node's clock) by which the requestor must have answered. */
+  readonly deadline: number;
+  readonly signal: AbortSignal;
+  /** First pause between attempts after a failure; doubles up to 5 s. @default 250 */
+  readonly retryMs?: number;
+}
+
+const MAX_RETRY_MS = 5_000;
+
+/** Send until answered or out of time. Never throws. */
+export async function deliverDocument(o: DeliveryOptions): Promise<DeliveryOutcome> {
+  let pause = o.retryMs ?? 250;
+  let lastError: string | undefined;
+  for (;;) {
+    if (o.signal.aborted) return { kind: "aborted" };
+    const remaining = o.deadline - o.node.clock.now();
+    if (remaining <= 0) return { kind: "deadline", lastError };
+    try {
+      const reply = await requestAnswer(o.node, o.to, o.message, remaining, o.signal);
+      const env = reply.envelope;
+      switch (env.type) {
+        case "Acceptance":
+          if (env.body.documentId === o.documentId)
+            return { kind: "accepted", acceptedAmount: env.body.acceptedAmount };
+          lastError = "an acceptance of another document";
+          break;
+        case "Rejection":
+          if (env.body.documentId === o.documentId) return { kind: "rejected", reason: env.body.reason };
+          lastError = "a rejection of another document";
+          break;
+        case "Error":
+          lastError = fromWireError(env.body, env.from).message;
+          break;
+        default:
+          lastError = `an unexpected ${env.type}`;
+      }
+    } catch (err) {
+      if (err instanceof AbortError || err instanceof BusClosedError || o.signal.aborted)
+        return { kind: "aborted" };
+      if (!(err instanceof AgoraError)) throw err;
+      lastError = err.message;
+    }
+    const wait = Math.min(pause, Math.max(0, o.deadline - o.node.clock.now()));
+    pause = Math.min(pause * 2, MAX_RETRY_MS);
+    if (!(await sleep(wait, o.signal))) return { kind: "aborted" };
+  }
+}
+
+/** One signed request whose reply may be of any type; it must verify, come from `to`, answer this. */
+async function requestAnswer(
+  node: SignedNode,
+  to: NodeId,
+  msg: AnyOutgoing,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<AnyInbound> {
+  const subject = paymentSubject(to);
+  const { frame, id } = node.seal(to, msg);
+  const data = await node.bus.request(subject, frame, { timeoutMs, signal });
+  const reply = node.open(data, subject);
+  if (reply.envelope.re !== id || reply.envelope.from !== to)
+    throw new MessageRejectedError(
+      "unexpected_reply",
+      `reply from ${reply.envelope.from} to ${String(reply.envelope.re)}`,
+    );
+  return reply;
+}
+
+/** Resolve true after `ms`, false at once when `signal` aborts (the timer is always cleared). */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (value: boolean): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    };
+    const onAbort = (): void => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
