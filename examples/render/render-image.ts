@@ -11,8 +11,6 @@ export const POVRAY_RECIPE = fileURLToPath(new URL("../../images/povray", import
 
 function describe(e: BuildEvent): string | undefined {
   switch (e.type) {
-    case "build.started":
-      return `image: building povray from images/povray (first run only; Debian packages, a minute or so)`;
     case "build.step":
       return `image: ${e.step} — ${e.message}`;
     case "build.done":
@@ -29,10 +27,17 @@ export async function ensurePovrayImage(
   opts: { store?: ImageStore; signal?: AbortSignal; log?: (line: string) => void } = {},
 ): Promise<string> {
   const log = opts.log ?? ((line: string) => console.error(line));
-  const builder = new ImageBuilder(new DockerRuntime(), opts.store ?? new ImageStore());
+  const runtime = new DockerRuntime();
+  await runtime.ping(); // Docker not reachable: one message saying what to do
+  const builder = new ImageBuilder(runtime, opts.store ?? new ImageStore());
+  let first = true;
   const built = await builder.build(POVRAY_RECIPE, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     onProgress: (e) => {
+      if (e.type === "build.step" && first) {
+        first = false;
+        log("image: building povray from images/povray (first run only: Debian packages, a minute or so)");
+      }
       const line = describe(e);
       if (line !== undefined) log(line);
     },
