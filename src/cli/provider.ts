@@ -269,32 +269,50 @@ async function runProvider(opts: ProviderCliOptions): Promise<void> {
   setTimeout(() => process.exit(), 2_000).unref();
 }
 
+/** An option that may also come from the environment (the systemd unit's EnvironmentFile). */
+function opt(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(env);
+}
+
+/** Options set to "" (an empty line in an environment file) count as not given. */
+export function dropEmpty<T extends object>(opts: T): T {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== "")) as T;
+}
+
 export function providerCommand(): Command {
   return new Command("provider")
     .description("offer this machine on a NATS network: run a provider agent with the Docker runtime")
-    .addOption(new Option("--nats <url>", "NATS server(s), comma-separated").default("nats://127.0.0.1:4222"))
     .addOption(
-      new Option(
+      opt("--nats <url>", "NATS server(s), comma-separated", "AGORA_NATS_URL").default(
+        "nats://127.0.0.1:4222",
+      ),
+    )
+    .addOption(
+      opt(
         "--preset <name|file>",
         "a bundled preset (default, cheap, premium) or a preset file",
+        "AGORA_PRESET",
       ).default("default"),
     )
-    .option("--name <name>", "name shown in offers (default: the preset's name)")
-    .option(
-      "--data-dir <dir>",
-      "identity key, image cache and spool (default: $AGORA_HOME/provider, ~/.agora/provider)",
-    )
-    .option("--subnet <tag>", "market to serve (default: the preset's subnet)")
-    .option("--nats-creds <file>", "NATS credentials file (nkey + JWT)")
-    .option("--nats-user <user>", "NATS user name")
-    .addOption(new Option("--nats-pass <password>", "NATS password").env("AGORA_NATS_PASS"))
-    .addOption(new Option("--nats-token <token>", "NATS token").env("AGORA_NATS_TOKEN"))
-    .option("--nats-ca <file>", "CA certificate for a NATS server with TLS")
+    .addOption(opt("--name <name>", "name shown in offers (default: the preset's name)", "AGORA_NAME"))
     .addOption(
-      new Option("--log-level <level>", "log level")
+      opt(
+        "--data-dir <dir>",
+        "identity key, image cache and spool (default: $AGORA_HOME/provider, ~/.agora/provider)",
+        "AGORA_DATA_DIR",
+      ),
+    )
+    .addOption(opt("--subnet <tag>", "market to serve (default: the preset's subnet)", "AGORA_SUBNET"))
+    .addOption(opt("--nats-creds <file>", "NATS credentials file (nkey + JWT)", "AGORA_NATS_CREDS"))
+    .addOption(opt("--nats-user <user>", "NATS user name", "AGORA_NATS_USER"))
+    .addOption(opt("--nats-pass <password>", "NATS password (better: the environment)", "AGORA_NATS_PASS"))
+    .addOption(opt("--nats-token <token>", "NATS token (better: the environment)", "AGORA_NATS_TOKEN"))
+    .addOption(opt("--nats-ca <file>", "CA certificate for a NATS server with TLS", "AGORA_NATS_CA"))
+    .addOption(
+      opt("--log-level <level>", "log level", "AGORA_LOG_LEVEL")
         .choices(["trace", "debug", "info", "warn", "error"])
         .default("info"),
     )
     .option("--json-logs", "log pino JSON lines instead of readable lines")
-    .action((opts: ProviderCliOptions) => runProvider(opts));
+    .action((opts: ProviderCliOptions) => runProvider(dropEmpty(opts)));
 }

@@ -122,3 +122,12 @@ describe("describeOffer and defaultDataDir", () => {
     expect(defaultDataDir({})).toMatch(/\.agora\/provider$/);
   });
 });
+
+describe("dropEmpty", () => {
+  it("treats options set to an empty string (an empty line of an environment file) as not given", () => {
+    expect(dropEmpty({ nats: "nats://x:4222", natsUser: "", natsPass: "", name: "alice" })).toEqual({
+      nats: "nats://x:4222",
+      name: "alice",
+    });
+  });
+});
