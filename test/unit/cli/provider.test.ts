@@ -3,6 +3,7 @@ import {
   cliLogger,
   defaultDataDir,
   describeOffer,
+  dropEmpty,
   formatLogLine,
   natsAuthOptions,
 } from "../../../src/cli/provider.js";
@@ -96,7 +97,7 @@ describe("cliLogger", () => {
     log.debug("hidden");
     log.info({ agreementId: "a1" }, "agreement approved");
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d INFO  agreement approved  agreementId=a1\n$/);
+    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d INFO {2}agreement approved {2}agreementId=a1\n$/);
   });
 
   it("writes pino JSON with json", () => {
@@ -114,7 +115,7 @@ describe("describeOffer and defaultDataDir", () => {
     expect(lines[1]).toBe(`subnet    ${preset.subnet}`);
     expect(lines[2]).toBe("offers    2 thread(s), 2 GiB memory, 8 GiB storage");
     expect(lines[3]).toBe("prices    start 0, 0.36/h env, 0.72/h cpu");
-    expect(lines[4]).toMatch(/^limits    2 agreement\(s\) at once, each ≤ 3600 s/);
+    expect(lines[4]).toMatch(/^limits {4}2 agreement\(s\) at once, each ≤ 3600 s/);
   });
 
   it("keeps the data under AGORA_HOME when set", () => {
