@@ -8,6 +8,9 @@ import { AgoraError, UserError } from "../errors.js";
 import type { ExecutorEvent } from "./events.js";
 import { Task, TASK_CONTROL, type TaskVerdict } from "./task.js";
 
+/** At most this many unread tasks of a synchronous source are reported when the queue closes. */
+const MAX_DRAINED = 100_000;
+
 export interface TaskQueueOptions {
   /** Retries after the first attempt. */
   readonly maxRetries: number;
@@ -30,12 +33,14 @@ export class TaskQueue<D, R> {
   #accepted = 0;
   #rejected = 0;
   #closed: Error | undefined;
+  readonly #sync: boolean;
   #wakeUp: () => void = () => undefined;
   #changed: Promise<void>;
 
   constructor(source: Iterable<Task<D, R>> | AsyncIterable<Task<D, R>>, opts: TaskQueueOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#sync = !(Symbol.asyncIterator in source);
     this.#iterator =
       Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
     this.#changed = this.#nextChange();
@@ -136,8 +141,9 @@ export class TaskQueue<D, R> {
   }
 
   /**
-   * End early: every task not yet final ends `rejected` with `reason` (reported like the others);
-   * tasks not yet read from the source are not read.
+   * End early: every task not yet final ends `rejected` with `reason` (reported like the others).
+   * The rest of a synchronous source (an array) is read and reported rejected too; an async source
+   * is not read further (it may be endless): its unread tasks were never submitted.
    */
   close(reason: Error): void {
     if (this.#closed) return;
@@ -150,10 +156,27 @@ export class TaskQueue<D, R> {
     }
     this.#running.clear();
     this.#pending.length = 0;
-    this.#wake();
     const it = this.#iterator;
     this.#iterator = undefined;
-    if (it?.return) void Promise.resolve(it.return()).catch(() => undefined);
+    if (it && this.#sync && !this.#reading) this.#drainUnread(it as Iterator<Task<D, R>>, reason);
+    else if (it?.return) void Promise.resolve(it.return()).catch(() => undefined);
+    this.#wake();
+  }
+
+  /** A synchronous source (an array…) is reported in full: unread tasks end rejected too. */
+  #drainUnread(it: Iterator<Task<D, R>>, reason: Error): void {
+    try {
+      for (let i = 0; i < MAX_DRAINED; i++) {
+        const r = it.next();
+        if (r.done) return;
+        if (!(r.value instanceof Task) || this.#seen.has(r.value.id)) continue;
+        this.#seen.add(r.value.id);
+        this.#reject(r.value, reason, undefined, 0);
+      }
+      it.return?.();
+    } catch (err) {
+      this.#opts.logger.debug({ err }, "reading the rest of the tasks failed");
+    }
   }
 
   /**
@@ -169,6 +192,8 @@ export class TaskQueue<D, R> {
       }
       if (this.#closed) throw this.#closed;
       if (this.finished) return;
+      // Nothing in hand: learn whether the source is over (reads at most one task ahead).
+      if (!this.#exhausted && this.#pending.length === 0 && this.#running.size === 0) void this.#readOne();
       await this.#changed;
     }
   }
@@ -217,6 +242,10 @@ export class TaskQueue<D, R> {
           return;
         }
         const task = r.value;
+        if (this.#closed && task instanceof Task) {
+          this.#reject(task, this.#closed, undefined, 0);
+          return;
+        }
         if (!(task instanceof Task))
           throw new UserError(
             `submit() takes Task objects; got ${describe(task)} (wrap data in new Task(data))`,
