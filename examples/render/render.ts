@@ -6,7 +6,7 @@
  *
  * Writes out/frame-NNNN.png, out/animation.gif and out/summary.json. Exit code 0 when every frame
  * was rendered and accepted, 1 when some were not (or the budget ran out, or the run failed), 2 for
- * bad options.
+ * bad options, 130 after Ctrl-C (the run stops cleanly: agreements end and are paid, containers go).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
@@ -66,6 +66,7 @@ export async function render(opts: RenderOptions): Promise<number> {
 
   const rejected: string[] = [];
   let failure: Error | undefined;
+  let interrupted = false;
   {
     await using executor = new Executor({
       package: docker.repo({ imageHash, minMemGib: 0.5, minStorageGib: 1 }),
@@ -78,7 +79,10 @@ export async function render(opts: RenderOptions): Promise<number> {
     });
     progress.follow(executor.events$);
     const interrupt = new AbortController();
-    const onSigint = (): void => interrupt.abort();
+    const onSigint = (): void => {
+      interrupted = true;
+      interrupt.abort();
+    };
     process.once("SIGINT", onSigint); // Ctrl-C: stop cleanly (agreements ended, containers removed)
     try {
       for await (const task of executor.submit(worker, tasks, { signal: interrupt.signal })) {
@@ -92,7 +96,9 @@ export async function render(opts: RenderOptions): Promise<number> {
     }
   } // the executor shuts down here: agreements end, providers invoice, invoices are paid
 
-  for (const line of rejected) console.error(`rejected ${line}`);
+  if (interrupted) console.error(`render: interrupted; ${rejected.length} frame(s) not rendered`);
+  else for (const line of rejected.slice(0, 5)) console.error(`rejected ${line}`);
+  if (!interrupted && rejected.length > 5) console.error(`… and ${rejected.length - 5} more rejected`);
   const frames = tasks
     .filter((t) => t.status === "accepted")
     .map((t) => join(opts.out, frameName(t.data.frame)));
@@ -110,6 +116,7 @@ export async function render(opts: RenderOptions): Promise<number> {
   const rel = relative(process.cwd(), opts.out);
   const where = rel === "" ? "." : rel.startsWith("..") ? opts.out : rel;
   console.log(`${frames.length}/${opts.frames} frames${animation ? " and animation.gif" : ""} in ${where}/`);
+  if (interrupted) return 130;
   if (failure instanceof BudgetExceededError) console.error(`render: the budget ran out: ${failure.message}`);
   else if (failure !== undefined) throw failure;
   return frames.length === opts.frames ? 0 : 1;
