@@ -164,19 +164,26 @@ function causeCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The error to show when Docker does not answer: permission denied on the socket gets its own
+ * advice; anything else keeps the runtime's message (start the engine).
+ */
+export function dockerFailure(err: unknown): unknown {
+  if (causeCode(err) !== "EACCES") return err;
+  return new ConfigError(
+    "permission denied on the Docker socket: add this user to the docker group " +
+      "(`sudo usermod -aG docker $USER`, then log in again) or run it as the agora-provider service",
+    { cause: err },
+  );
+}
+
 /** Ping Docker; the error says what the volunteer should do. */
 async function dockerRuntime(): Promise<DockerRuntime> {
   const runtime = new DockerRuntime();
   try {
     await runtime.ping();
   } catch (err) {
-    if (causeCode(err) === "EACCES")
-      throw new ConfigError(
-        "permission denied on the Docker socket: add this user to the docker group " +
-          "(`sudo usermod -aG docker $USER`, then log in again) or run as the agora-provider service user",
-        { cause: err },
-      );
-    throw err;
+    throw dockerFailure(err);
   }
   return runtime;
 }

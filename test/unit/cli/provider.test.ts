@@ -3,11 +3,12 @@ import {
   cliLogger,
   defaultDataDir,
   describeOffer,
+  dockerFailure,
   dropEmpty,
   formatLogLine,
   natsAuthOptions,
 } from "../../../src/cli/provider.js";
-import { UserError } from "../../../src/errors.js";
+import { ConfigError, ProviderError, UserError } from "../../../src/errors.js";
 import { loadPreset, offerFromPreset } from "../../../src/provider/index.js";
 
 describe("natsAuthOptions", () => {
@@ -130,5 +131,22 @@ describe("dropEmpty", () => {
       nats: "nats://x:4222",
       name: "alice",
     });
+  });
+});
+
+describe("dockerFailure", () => {
+  it("tells a user without access to the socket to join the docker group", () => {
+    const denied = Object.assign(new Error("connect EACCES /var/run/docker.sock"), { code: "EACCES" });
+    const err = dockerFailure(new ProviderError("the Docker engine does not answer", { cause: denied }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(
+      /^permission denied on the Docker socket: add this user to the docker group/,
+    );
+  });
+
+  it("keeps the runtime's advice otherwise", () => {
+    const refused = Object.assign(new Error("connect ENOENT"), { code: "ENOENT" });
+    const original = new ProviderError("start it", { cause: refused });
+    expect(dockerFailure(original)).toBe(original);
   });
 });
