@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ImageStore } from "../../../src/images/index.js";
+import { ImageStore, type ImageHash } from "../../../src/images/index.js";
 import { LeastExpensiveLinearPayu, demandFor, type Termination } from "../../../src/market/index.js";
 import { DockerRuntime } from "../../../src/provider/runtime/index.js";
 import { Batch, RequestorNode, scanOffers } from "../../../src/requestor/index.js";
@@ -142,6 +142,40 @@ describe("agora provider (processes on NATS with authentication)", () => {
     return run;
   };
 
+  /** A requestor with the requestor user of nats-server.conf, serving the busybox image. */
+  const openRequestor = async (hash: ImageHash) => {
+    const bus = await NatsBus.connect({
+      servers: nats.url,
+      connectOptions: { user: "requestor", pass: REQUESTOR_PASS },
+    });
+    const requestor = new RequestorNode({
+      bus,
+      subnet,
+      imageStore: new ImageStore({ root: testImageStoreRoot() }),
+      images: [hash],
+    });
+    const close = async (): Promise<void> => {
+      requestor.close();
+      await bus.close();
+    };
+    return { requestor, close };
+  };
+
+  /** Agree with the cheapest provider and leave a started container there. */
+  const runContainer = async (requestor: RequestorNode, hash: ImageHash) => {
+    const { agreement } = await requestor.market.negotiate(
+      demandFor({ taskPackage: `docker:${hash}`, expiresAt: Date.now() + 600_000, subnet }),
+      new LeastExpensiveLinearPayu(),
+      { windowMs: 2_000, expiresAt: Date.now() + 300_000 },
+    );
+    const activity = await requestor.activities.create(agreement);
+    const batch = new Batch().deploy().start().run("/bin/echo", "hi");
+    const ran = await requestor.activities.exec(activity, batch, { timeoutMs: 60_000 });
+    expect(ran.results.at(-1)?.stdout).toBe("hi\n");
+    expect(leftovers(agreement.providerId).length).toBeGreaterThan(0); // the container and its volumes
+    return agreement;
+  };
+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "agora-e2e-provider-"));
     // nats-server takes the passwords of providers/nats-server.conf from its environment.
@@ -174,16 +208,7 @@ describe("agora provider (processes on NATS with authentication)", () => {
     expect(alice.stdout).toMatch(/offers\s+1 thread\(s\), 1 GiB memory/);
     expect(alice.stderr).toMatch(/INFO {2}provider agent started/);
 
-    const bus = await NatsBus.connect({
-      servers: nats.url,
-      connectOptions: { user: "requestor", pass: REQUESTOR_PASS },
-    });
-    const requestor = new RequestorNode({
-      bus,
-      subnet,
-      imageStore: new ImageStore({ root: testImageStoreRoot() }),
-      images: [hash],
-    });
+    const { requestor, close } = await openRequestor(hash);
     try {
       // Both offers are live on the market (announced at start, then every 10 s).
       const offers = await scanOffers(requestor.node, { subnet, durationMs: 11_000 });
@@ -194,22 +219,8 @@ describe("agora provider (processes on NATS with authentication)", () => {
       requestor.market.onTerminated((agreementId, termination) =>
         terminations.push({ agreementId, termination }),
       );
-      const { agreement } = await requestor.market.negotiate(
-        demandFor({ taskPackage: `docker:${hash}`, expiresAt: Date.now() + 600_000, subnet }),
-        new LeastExpensiveLinearPayu(),
-        { windowMs: 2_000, expiresAt: Date.now() + 300_000 },
-      );
+      const agreement = await runContainer(requestor, hash);
       expect(agreement.providerId).toBe(aliceId);
-      const activity = await requestor.activities.create(agreement);
-      const ran = await requestor.activities.exec(
-        activity,
-        new Batch().deploy().start().run("/bin/echo", "hi"),
-        {
-          timeoutMs: 60_000,
-        },
-      );
-      expect(ran.results.at(-1)?.stdout).toBe("hi\n");
-      expect(leftovers(aliceId).length).toBeGreaterThan(0); // the container (and its volumes) exist
       expect(alice.stderr).toMatch(/agreement approved/);
 
       for (const r of [alice, bob]) r.child.kill("SIGTERM");
@@ -223,8 +234,35 @@ describe("agora provider (processes on NATS with authentication)", () => {
       expect(leftovers(aliceId)).toEqual([]);
       expect(leftovers(bobId)).toEqual([]);
     } finally {
-      requestor.close();
-      await bus.close();
+      await close();
+    }
+  });
+
+  it("a second signal exits at once; the next start removes what was left", async () => {
+    const hash = await busyboxHash();
+    const erin = provider("erin", "cheap");
+    const erinId = await nodeIdOf(erin);
+    ids.push(erinId);
+    const { requestor, close } = await openRequestor(hash);
+    try {
+      const agreement = await runContainer(requestor, hash);
+      expect(agreement.providerId).toBe(erinId);
+      erin.child.kill("SIGTERM");
+      erin.child.kill("SIGINT");
+      expect(await exitWithin(erin, STOP_BOUND_MS)).toEqual({ code: 1, signal: null });
+      // Pending signals may be handled in either order.
+      expect(erin.stderr).toMatch(/agora provider: SIG(INT|TERM) again, exiting now/);
+      const left = leftovers(erinId);
+
+      const again = provider("erin", "cheap"); // the same data dir: the same node id
+      expect(await nodeIdOf(again)).toBe(erinId);
+      if (left.length > 0)
+        expect(again.stderr).toMatch(/removed containers of an earlier run {2}removed=[1-9]/);
+      expect(leftovers(erinId)).toEqual([]);
+      again.child.kill("SIGTERM");
+      expect(await exitWithin(again, STOP_BOUND_MS)).toEqual({ code: 0, signal: null });
+    } finally {
+      await close();
     }
   });
 
