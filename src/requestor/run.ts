@@ -4,6 +4,7 @@
  * shutdown) with the unfinished tasks rejected with the reason.
  */
 import type { Logger } from "pino";
+import { settleWithin } from "./bounded.js";
 import { ProviderError } from "../errors.js";
 import type { AgreementPool, PooledAgreement } from "./agreement-pool.js";
 import { Batch } from "./batch.js";
@@ -27,6 +28,8 @@ export interface RunParts<D, R> {
 
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 5_000;
+/** Market rounds with no new provider (and nothing running) before failed tasks stop waiting. */
+const STRANDED_ROUNDS = 3;
 
 export class Run<D, R> {
   readonly #p: RunParts<D, R>;
@@ -35,6 +38,7 @@ export class Run<D, R> {
   #negotiating: Promise<void> | undefined;
   #nextRoundAt = 0;
   #backoffMs = MIN_BACKOFF_MS;
+  #emptyRounds = 0;
   #wakeUp: () => void = () => undefined;
   #loop: Promise<void> | undefined;
   readonly #offLost: () => void;
@@ -88,11 +92,11 @@ export class Run<D, R> {
       await this.#waitForChange(wait);
     }
     // Finished (or stopped): workers end on their own (no more tasks) or by their aborted signal.
-    await bounded(
+    await settleWithin(
       Promise.all([...this.#workers.values()].map((w) => w.done)),
       this.#stop.signal.aborted ? this.#p.graceMs : 2 ** 31 - 1,
     );
-    await bounded(this.#negotiating ?? Promise.resolve(), this.#p.graceMs);
+    await settleWithin(this.#negotiating ?? Promise.resolve(), this.#p.graceMs);
   }
 
   async #round(missing: number): Promise<void> {
@@ -105,11 +109,30 @@ export class Run<D, R> {
       if (got.length === 0) {
         this.#nextRoundAt = Date.now() + this.#backoffMs;
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
-      } else this.#backoffMs = MIN_BACKOFF_MS;
+        this.#strandedCheck();
+      } else {
+        this.#backoffMs = MIN_BACKOFF_MS;
+        this.#emptyRounds = 0;
+      }
     } catch (err) {
       if (!this.#stop.signal.aborted) this.#p.logger.warn({ err }, "a market round failed");
       this.#nextRoundAt = Date.now() + this.#backoffMs;
     }
+  }
+
+  /**
+   * Tasks that failed on every provider we could find would wait for the computation's timeout:
+   * after a few market rounds with nobody new and nothing running, they end rejected.
+   */
+  #strandedCheck(): void {
+    if (this.#workers.size > 0 || this.#p.queue.running > 0) {
+      this.#emptyRounds = 0;
+      return;
+    }
+    if (++this.#emptyRounds < STRANDED_ROUNDS) return;
+    const n = this.#p.queue.rejectStranded("no other provider could be found to retry it on");
+    if (n > 0) this.#p.logger.warn({ tasks: n }, "tasks rejected: no other provider to retry them on");
+    this.#emptyRounds = 0;
   }
 
   #startWorker(p: PooledAgreement): void {
@@ -192,14 +215,5 @@ export class Run<D, R> {
       clearTimeout(timer);
       this.#wakeUp = () => undefined;
     }
-  }
-}
-
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -125,6 +125,7 @@ export class TaskQueue<D, R> {
     }
     const reason = verdict.reason;
     if (verdict.retry && ctl.attempts <= this.#opts.maxRetries) {
+      ctl.lastReason = reason;
       ctl.setStatus("retrying");
       this.#pending.unshift(task);
       this.#opts.emit({
@@ -138,6 +139,26 @@ export class TaskQueue<D, R> {
       return;
     }
     this.#reject(task, reason, providerId, runningTime);
+  }
+
+  /**
+   * Reject the waiting tasks that failed before (with their last reason) when no provider that has
+   * not tried them can be found: they would otherwise wait for the computation's timeout.
+   * Returns how many were rejected.
+   */
+  rejectStranded(why: string): number {
+    const stranded = this.#pending.filter((t) => t[TASK_CONTROL].attempts > 0);
+    for (const task of stranded) {
+      const ctl = task[TASK_CONTROL];
+      this.#pending.splice(this.#pending.indexOf(task), 1);
+      const last = ctl.lastReason;
+      const reason = new AgoraError(`${last?.message ?? "failed"} (${why})`, {
+        taskId: task.id,
+        cause: last,
+      });
+      this.#reject(task, reason, ctl.providerId, this.#now() - (ctl.startedAt ?? this.#now()));
+    }
+    return stranded.length;
   }
 
   /**

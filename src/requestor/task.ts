@@ -23,6 +23,8 @@ export interface TaskControl<R> {
   startedAt: number | undefined;
   readonly triedOn: Set<string>;
   attempts: number;
+  /** Why the last attempt failed, while the task waits for a retry. */
+  lastReason: Error | undefined;
   finish(status: "accepted" | "rejected", value: { result?: R; reason?: Error; runningTime: number }): void;
   setStatus(status: TaskStatus): void;
 }
@@ -46,6 +48,7 @@ export class Task<D = unknown, R = unknown> {
       startedAt: undefined,
       triedOn: new Set(),
       attempts: 0,
+      lastReason: undefined,
       finish: (status, value) => {
         this.#status = status;
         if (value.result !== undefined) this.#result = value.result;

@@ -4,6 +4,7 @@
  * `BatchTimeoutError` into it), enforces the per-task timeout, and says how the worker ended.
  */
 import type { Logger } from "pino";
+import { settleWithin } from "./bounded.js";
 import {
   AbortError,
   AgoraError,
@@ -96,6 +97,7 @@ export async function driveWorker<D, R>(o: DriveOptions<D, R>): Promise<WorkerEn
         const t = await queue.take(session.providerId, o.signal);
         if (!t) return { done: true, value: undefined };
         current = t;
+        log.child({ taskId: t.id }).debug({ attempt: t.attempts }, "task started");
         taskAbort = new AbortController();
         if (o.taskTimeoutMs !== undefined) {
           const ms = o.taskTimeoutMs;
@@ -116,8 +118,9 @@ export async function driveWorker<D, R>(o: DriveOptions<D, R>): Promise<WorkerEn
   let input: Input = { ok: true, value: undefined };
   const end = async (result: WorkerEnd, taskReason?: Error): Promise<WorkerEnd> => {
     if (taskReason) settleCurrent(taskReason, true);
-    await bounded(gen.return(undefined), o.cleanupMs ?? 5_000).catch((err: unknown) =>
-      log.debug({ err }, "the worker's cleanup threw"),
+    await settleWithin(
+      gen.return(undefined).catch((err: unknown) => log.debug({ err }, "the worker's cleanup threw")),
+      o.cleanupMs ?? 5_000,
     );
     settleCurrent(new ProviderError("the worker ended without a verdict on its task", ids), true);
     return result;
@@ -253,13 +256,4 @@ function toInput(
       ctx,
     ),
   };
-}
-
-async function bounded<T>(p: Promise<T>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -189,6 +189,26 @@ export function executorScenario(name: string, open: (subnet: string) => Promise
       expect(tasks.filter((t) => t.status === "accepted")).toHaveLength(2);
     });
 
+    it("a task failing on every provider ends rejected with its reason once no other provider is left", async () => {
+      await using ex = executor({ maxTaskRetries: 10 });
+      const worker: Worker<number, string> = async function* (ctx, tasks) {
+        for await (const task of tasks) {
+          ctx.run("exit 7");
+          try {
+            yield ctx.commit();
+            task.acceptResult("never");
+          } catch (err) {
+            task.rejectResult(err as Error);
+          }
+        }
+      };
+      const { tasks, error } = await collect(ex.submit(worker, [new Task<number, string>(1)]));
+      expect(error).toBeUndefined();
+      expect(tasks[0]?.status).toBe("rejected");
+      expect(tasks[0]?.attempts).toBe(3); // each of the three providers once
+      expect(tasks[0]?.reason?.message).toMatch(/exited with code 7 \(no other provider could be found/);
+    });
+
     it("the whole-run timeout ends cleanly: every task reported, then TimeoutError", async () => {
       await using ex = executor({ timeout: 4_000 });
       const { tasks, error } = await collect(

@@ -137,3 +137,15 @@ describe("TaskQueue", () => {
     expect(() => t.acceptResult("x")).toThrow(/only a running task/);
   });
 });
+
+describe("TaskQueue.rejectStranded", () => {
+  it("rejects only the waiting tasks that failed before, with their last reason", async () => {
+    const { q } = queue([new Task<number, string>(1), new Task<number, string>(2)], 5);
+    const first = await q.take("a", never);
+    first?.rejectResult("exit 3");
+    expect(q.rejectStranded("no other provider")).toBe(1);
+    expect(first?.status).toBe("rejected");
+    expect(first?.reason?.message).toBe("exit 3 (no other provider)");
+    expect((await q.take("a", never))?.data).toBe(2); // the fresh one still runs
+  });
+});
