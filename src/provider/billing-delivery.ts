@@ -7,13 +7,15 @@ import { AbortError, AgoraError } from "../errors.js";
 import { fromWireError, MessageRejectedError, type NodeId } from "../protocol/index.js";
 import { paymentSubject } from "../payment/index.js";
 import type { AnyInbound, AnyOutgoing, SignedNode } from "../transport/index.js";
-import { BusClosedError } from "../transport/index.js";
+import { BusClosedError, NoRespondersError } from "../transport/index.js";
 
 /** What became of a billed document. */
 export type DeliveryOutcome =
   | { readonly kind: "accepted"; readonly acceptedAmount: string }
   | { readonly kind: "rejected"; readonly reason: string }
   | { readonly kind: "deadline"; readonly lastError: string | undefined }
+  /** Nobody served the requestor's payment subject, `maxUnreachable` times in a row. */
+  | { readonly kind: "unreachable" }
   | { readonly kind: "aborted" };
 
 export interface DeliveryOptions {
@@ -26,6 +28,8 @@ export interface DeliveryOptions {
   readonly signal: AbortSignal;
   /** First pause between attempts after a failure; doubles up to 5 s. @default 250 */
   readonly retryMs?: number;
+  /** Give up after this many "no responders" in a row. @default unlimited (until the deadline) */
+  readonly maxUnreachable?: number;
 }
 
 const MAX_RETRY_MS = 5_000;
@@ -34,6 +38,7 @@ const MAX_RETRY_MS = 5_000;
 export async function deliverDocument(o: DeliveryOptions): Promise<DeliveryOutcome> {
   let pause = o.retryMs ?? 250;
   let lastError: string | undefined;
+  let unreachable = 0;
   for (;;) {
     if (o.signal.aborted) return { kind: "aborted" };
     const remaining = o.deadline - o.node.clock.now();
@@ -62,6 +67,8 @@ export async function deliverDocument(o: DeliveryOptions): Promise<DeliveryOutco
         return { kind: "aborted" };
       if (!(err instanceof AgoraError)) throw err;
       lastError = err.message;
+      unreachable = err instanceof NoRespondersError ? unreachable + 1 : 0;
+      if (unreachable >= (o.maxUnreachable ?? Infinity)) return { kind: "unreachable" };
     }
     const wait = Math.min(pause, Math.max(0, o.deadline - o.node.clock.now()));
     pause = Math.min(pause * 2, MAX_RETRY_MS);

@@ -222,6 +222,7 @@ export class BillingService {
           `debit note ${note.sequence} of activity ${note.activityId} was not accepted within ${account.acceptTimeoutMs / 1000} s`,
         );
         return;
+      case "unreachable":
       case "aborted":
         return;
     }
@@ -257,6 +258,7 @@ export class BillingService {
       documentId: invoice.invoiceId,
       deadline,
       signal: this.#stop.signal,
+      maxUnreachable: 4, // a requestor that serves no payments: give up after ~2 s, not at the deadline
     });
     const amount = formatAmount(invoice.amount);
     if (outcome.kind !== "accepted") {

@@ -32,8 +32,11 @@ export interface AgreementPoolOptions {
   /**
    * PAYMENTS SEAM: called with each new agreement before any work runs on it, and when it ends.
    * The requestor payments module (debit notes, invoices, the budget's Allocation) plugs in here.
+   * A throw from `onAgreement` (e.g. the budget cannot hold it) cancels the agreement.
    */
   readonly onAgreement?: (agreement: SignedAgreement) => void;
+  /** Payments: may an agreement on this proposal be made (the budget can hold it)? @default yes */
+  readonly canAgree?: (proposal: ProposalCandidate) => boolean;
   readonly onAgreementEnd?: (agreement: SignedAgreement) => void;
 }
 
@@ -130,7 +133,10 @@ export class AgreementPool {
     ];
     for (const r of refusals)
       this.#o.emit({ type: "market.proposal_rejected", providerId: r.providerId, reason: r.reason });
-    const chosen = ranked.accepted.slice(0, count).map((a) => a.candidate as ProposalCandidate);
+    const chosen = ranked.accepted
+      .map((a) => a.candidate as ProposalCandidate)
+      .filter((c) => this.#o.canAgree?.(c) ?? true)
+      .slice(0, count);
     const made = await Promise.all(
       chosen.map(async (proposal) => {
         try {
@@ -156,6 +162,13 @@ export class AgreementPool {
         void this.#terminate(p, { reason: "Cancelled", message: "the requestor is shutting down" });
         continue;
       }
+      try {
+        this.#o.onAgreement?.(p.agreement);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        void this.#terminate(p, { reason: "Cancelled", message: message.slice(0, 500) });
+        continue;
+      }
       this.#everAgreed = true;
       this.#inUse.set(p.agreement.agreementId, p);
       this.#o.logger.info(
@@ -168,9 +181,8 @@ export class AgreementPool {
         providerId: p.agreement.providerId,
         providerName: p.providerName,
       });
-      this.#o.onAgreement?.(p.agreement);
     }
-    return this.#closed ? [] : agreed;
+    return this.#closed ? [] : agreed.filter((p) => this.#inUse.has(p.agreement.agreementId));
   }
 
   /**
@@ -186,6 +198,20 @@ export class AgreementPool {
     }
     if (this.#closed) await this.#terminate(p, { reason: "Success" });
     else this.#idle.push(p);
+  }
+
+  /**
+   * End an agreement from the requestor's side for a reason of its own (payments: a rejected debit
+   * note, the budget): its worker stops, a provider that overbilled is not used again.
+   */
+  async terminateAgreement(agreementId: string, termination: Termination): Promise<void> {
+    const i = this.#idle.findIndex((p) => p.agreement.agreementId === agreementId);
+    const p = i >= 0 ? this.#idle.splice(i, 1)[0] : this.#inUse.get(agreementId);
+    if (!p) return;
+    this.#inUse.delete(agreementId);
+    if (termination.reason === "DebitNoteRejected") this.#blocked.add(p.agreement.providerId);
+    for (const l of this.#lostListeners) l(agreementId, termination);
+    await this.#terminate(p, termination);
   }
 
   /** Terminate every agreement (`Success`), bounded per agreement. Safe to call twice. */

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { Subject, type Observable } from "rxjs";
+import type { PaymentEvent } from "./payment-events.js";
 
 export type ExecutorEvent =
   // computation
@@ -127,29 +128,9 @@ export type ExecutorEvent =
       readonly providerId: string | undefined;
       readonly reason: string;
     }
-  // payment (published once billing is wired in; amounts are decimal strings)
-  | {
-      readonly type: "payment.debit_note_accepted";
-      readonly agreementId: string;
-      readonly providerId: string;
-      readonly amount: string;
-    }
-  | {
-      readonly type: "payment.debit_note_rejected";
-      readonly agreementId: string;
-      readonly providerId: string;
-      readonly amount: string;
-      readonly reason: string;
-    }
-  | {
-      readonly type: "payment.sent";
-      readonly agreementId: string;
-      readonly providerId: string;
-      readonly amount: string;
-    }
-  // budget
-  | { readonly type: "budget.allocated"; readonly amount: string }
-  | { readonly type: "budget.exceeded"; readonly needed: string; readonly remaining: string };
+  // payment and budget (from the PaymentManager; amounts are decimal strings)
+  | PaymentEvent
+  | { readonly type: "budget.allocated"; readonly amount: string };
 
 export type ExecutorEventType = ExecutorEvent["type"];
 

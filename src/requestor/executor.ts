@@ -2,8 +2,11 @@
  * The Executor (DESIGN §6): finds providers on the market for a package, keeps agreements, runs one
  * worker generator per provider activity and streams each task back once it is final.
  */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Observable } from "rxjs";
-import { AbortError, MarketError, TimeoutError, UserError } from "../errors.js";
+import { AbortError, BudgetExceededError, MarketError, TimeoutError, UserError } from "../errors.js";
 import { ImageStore } from "../images/index.js";
 import { demandFor } from "../market/index.js";
 import type { Allocation } from "../payment/index.js";
@@ -17,6 +20,8 @@ import {
 } from "./executor-options.js";
 import type { Network, NetworkConnection } from "./network.js";
 import { describePackage } from "./package.js";
+import type { PaymentSummary } from "./payment-events.js";
+import { PaymentManager } from "./payment-manager.js";
 import { RequestorNode } from "./requestor-node.js";
 import { Run } from "./run.js";
 import type { Task } from "./task.js";
@@ -34,6 +39,7 @@ interface Parts {
   readonly conn: NetworkConnection;
   readonly node: RequestorNode;
   readonly pool: AgreementPool;
+  readonly payments: PaymentManager;
 }
 
 export class Executor {
@@ -71,6 +77,12 @@ export class Executor {
 
   get state(): ExecutorState {
     return this.#state;
+  }
+
+  /** What was accepted and paid, per provider and in total (undefined before the first submit). */
+  async paymentSummary(): Promise<PaymentSummary | undefined> {
+    const parts = await this.#parts?.catch(() => undefined);
+    return parts?.payments.summary();
   }
 
   /**
@@ -122,6 +134,11 @@ export class Executor {
       return () => signal.removeEventListener("abort", onAbort);
     };
     const offDeadline = stopOn(this.#deadline.signal, () => this.#deadlineError(parts.pool));
+    const offBudget = stopOn(parts.payments.signal, () =>
+      parts.payments.signal.reason instanceof BudgetExceededError
+        ? parts.payments.signal.reason
+        : new BudgetExceededError("the budget is exhausted"),
+    );
     const offUser = opts.signal
       ? stopOn(
           opts.signal,
@@ -137,6 +154,7 @@ export class Executor {
       throw err;
     } finally {
       offDeadline();
+      offBudget();
       offUser();
       if (!queue.finished) await run.stop(new AbortError("the results stopped being read"));
       await loop;
@@ -202,6 +220,20 @@ export class Executor {
       images: [o.package.imageHash],
       logger,
     });
+    const ledgerDir = await mkdtemp(join(tmpdir(), "agora-requestor-"));
+    const late: { pool?: AgreementPool } = {}; // payments terminate through the pool once it exists
+    const payments = await PaymentManager.create({
+      node: node.node,
+      allocation: this.budget,
+      terminate: (agreement, termination) =>
+        late.pool
+          ? late.pool.terminateAgreement(agreement.agreementId, termination)
+          : node.market.terminate(agreement, termination, { timeoutMs: 3_000 }),
+      ledgerPath: join(ledgerDir, "ledger.jsonl"),
+      logger,
+    });
+    payments.events$.subscribe((e) => this.#hub.emit(e));
+    logger.info({ ledger: payments.ledger.path }, "payment ledger");
     await conn.settle();
     const expiresAt = Date.now() + o.timeoutMs;
     const demand = demandFor({
@@ -221,7 +253,11 @@ export class Executor {
       expectedProviders: conn.expectedProviders,
       emit: (e) => this.#hub.emit(e),
       logger,
+      canAgree: (proposal) => payments.canAfford(proposal.offer.properties),
+      onAgreement: (agreement) => payments.open(agreement),
+      onAgreementEnd: (agreement) => payments.agreementEnded(agreement.agreementId),
     });
+    late.pool = pool;
     this.#deadlineTimer = setTimeout(() => this.#deadline.abort(), o.timeoutMs);
     this.#state = "running";
     this.#hub.emit({
@@ -230,7 +266,7 @@ export class Executor {
       taskPackage: o.package.taskPackage,
     });
     this.#hub.emit({ type: "budget.allocated", amount: o.budget.toString() });
-    return { conn, node, pool };
+    return { conn, node, pool, payments };
   }
 
   async #doShutdown(): Promise<void> {
@@ -245,6 +281,9 @@ export class Executor {
         const parts = await this.#parts.catch(() => undefined);
         if (parts) {
           await bounded(parts.pool.close(), grace);
+          // Invoices come once agreements end: accept and pay them before leaving.
+          await bounded(parts.payments.settle({ timeoutMs: grace }), grace);
+          await bounded(parts.payments.close(), grace);
           parts.node.close();
           await bounded(parts.conn.close(), grace);
         }

@@ -67,6 +67,8 @@ export interface PaymentSummary {
   readonly budget: Decimal;
   /** Committed from the budget (never more than `budget`). */
   readonly spent: Decimal;
+  /** The requestor's ledger file (undefined for an in-memory ledger). */
+  readonly ledgerPath: string | undefined;
 }
 
 /** One line per provider and the totals, e.g. for a log summary. */

@@ -139,20 +139,28 @@ export class PaymentManager {
     return pricing.start.plus(this.#ahead(pricing, offerProperties));
   }
 
-  /** True while the budget can hold an agreement on this offer (check before proposing one). */
+  /**
+   * True while the budget can hold an agreement on this offer (check before proposing one). When it
+   * cannot and no agreement is open, no work can ever run: the budget is exceeded.
+   */
   canAfford(offerProperties: Properties): boolean {
     if (this.exceeded) return false;
+    let hold: Decimal;
     try {
-      return this.holdFor(offerProperties).lte(this.allocation.remaining);
+      hold = this.holdFor(offerProperties);
     } catch {
-      return false;
+      return false; // not linear pricing: not for us
     }
+    if (hold.lte(this.allocation.remaining)) return true;
+    if (this.#live() === 0) this.#exceed(hold);
+    return false;
   }
 
   /**
    * Start paying for a signed agreement: hold its first slice of the budget and accept its notes.
-   * @throws BudgetExceededError when the budget cannot hold it (the budget is then exceeded: the
-   * caller terminates the agreement), PaymentError when its offer has no linear pricing.
+   * @throws BudgetExceededError when the budget cannot hold it (the caller cancels the agreement;
+   * with no other agreement open the budget is exceeded), PaymentError when its offer has no
+   * linear pricing.
    */
   open(agreement: SignedAgreement): void {
     if (this.#accounts.has(agreement.agreementId)) return;
@@ -172,7 +180,7 @@ export class PaymentManager {
         ...ctx,
       });
     } catch (err) {
-      if (err instanceof BudgetExceededError) this.#exceed(pricing.start.plus(ahead));
+      if (err instanceof BudgetExceededError && this.#live() === 0) this.#exceed(pricing.start.plus(ahead));
       throw err;
     }
     let resolveSettled!: () => void;
@@ -247,6 +255,7 @@ export class PaymentManager {
       paid: sumAmounts(providers.map((p) => p.paid)),
       budget: this.allocation.total,
       spent: this.allocation.spent,
+      ledgerPath: this.ledger.path,
     };
   }
 
@@ -267,6 +276,13 @@ export class PaymentManager {
     const sec = this.#o.holdAheadSec ?? 2 * interval + 5;
     const threads = numberProperty(props, PROP.cpuThreads) ?? 1;
     return pricing.perDurationSec.times(sec).plus(pricing.perCpuSec.times(sec).times(threads));
+  }
+
+  /** Agreements still open (not terminated). */
+  #live(): number {
+    let n = 0;
+    for (const a of this.#accounts.values()) if (!a.terminated) n++;
+    return n;
   }
 
   #emit(event: PaymentEvent): void {

@@ -45,6 +45,7 @@ describe("BillingService", () => {
     expect(side.providerTerminations).toEqual([{ reason: "Success", message: "ended" }]);
     const summary = setup.manager!.summary();
     expect(summary.paid.toFixed()).toBe("0.9");
+    expect(summary.ledgerPath).toBeUndefined();
     expect(summary.providers).toEqual([
       { providerId: side.providerId, agreements: 1, accepted: parseAmount("0.9"), paid: parseAmount("0.9") },
     ]);
