@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AbortError,
   BatchTimeoutError,
   CommandExecutionError,
   docker,
@@ -225,6 +226,26 @@ export function executorScenario(name: string, open: (subnet: string) => Promise
         expect(t.status).toBe("rejected");
         expect(t.reason).toBe(error);
       }
+    });
+
+    it("an abort (Ctrl-C) ends the run: running and waiting tasks reported rejected, then AbortError", async () => {
+      await using ex = executor();
+      const ac = new AbortController();
+      ex.events$.subscribe((e) => {
+        if (e.type === "command.started") ac.abort();
+      });
+      const started = performance.now();
+      const { tasks, error } = await collect(
+        ex.submit(
+          shellWorker(() => "sleep 30", 60_000),
+          [1, 2, 3, 4].map((n) => new Task<number, string>(n)),
+          { signal: ac.signal },
+        ),
+      );
+      expect(error).toBeInstanceOf(AbortError);
+      expect(tasks.map((t) => t.data).sort()).toEqual([1, 2, 3, 4]);
+      for (const t of tasks) expect(t.status).toBe("rejected");
+      expect(performance.now() - started).toBeLessThan(20_000); // the sleeps were cancelled
     });
 
     it("no matching provider: after the timeout, a MarketError naming what was asked", async () => {
