@@ -1,7 +1,8 @@
 /**
  * A running tally of the Executor's events for the progress bar and summary.json: frames done,
  * rejected and retried, when work started, and per agreement what its debit notes, invoice and
- * payment came to. Pure: feed it events, read it back.
+ * payment came to (payments arrive as agreements end, after the last frame). Pure: feed it events,
+ * read it back.
  */
 import { Decimal } from "decimal.js";
 import type { ExecutorEvent } from "../../src/index.js";
@@ -17,6 +18,8 @@ export interface AgreementTally {
   /** What was paid for this agreement. */
   paid: Decimal;
   terminated: string | undefined;
+  /** An invoice refused or a payment that failed: why. */
+  problem: string | undefined;
 }
 
 export class RenderTally {
@@ -38,11 +41,10 @@ export class RenderTally {
     return this.accepted + this.rejected >= this.total;
   }
 
-  /** What the run has cost so far: per agreement, the larger of its notes, invoice and payment. */
+  /** What the run has cost so far: per agreement, its accepted debit notes, or its payment once paid. */
   get spent(): Decimal {
     let sum = new Decimal(0);
-    for (const a of this.agreements.values())
-      sum = sum.plus(Decimal.max(a.debitNotes, a.invoiced ?? 0, a.paid));
+    for (const a of this.agreements.values()) sum = sum.plus(Decimal.max(a.debitNotes, a.paid));
     return sum;
   }
 
@@ -64,6 +66,7 @@ export class RenderTally {
         invoiced: undefined,
         paid: new Decimal(0),
         terminated: undefined,
+        problem: undefined,
       };
       this.agreements.set(agreementId, a);
     }
@@ -100,23 +103,19 @@ export class RenderTally {
         a.paid = a.paid.plus(e.amount);
         return;
       }
+      case "payment.invoice_received":
+        this.#agreement(e.agreementId, e.providerId).invoiced = new Decimal(e.amount);
+        return;
+      case "payment.invoice_rejected":
+      case "payment.failed":
+        this.#agreement(e.agreementId, e.providerId).problem = `${e.type}: ${e.reason}`;
+        return;
       case "budget.exceeded":
         this.budgetExceeded = true;
         return;
       default:
-        this.#invoice(e);
+        return;
     }
-  }
-
-  /** Invoice events (`payment.invoice_*`): the amount an agreement was invoiced for. */
-  #invoice(e: ExecutorEvent): void {
-    if (!e.type.startsWith("payment.invoice") || e.type.endsWith("rejected")) return;
-    const fields = e as unknown as Partial<Record<"agreementId" | "providerId" | "amount", unknown>>;
-    const { agreementId, providerId, amount } = fields;
-    if (typeof agreementId !== "string" || typeof amount !== "string") return;
-    this.#agreement(agreementId, typeof providerId === "string" ? providerId : "").invoiced = new Decimal(
-      amount,
-    );
   }
 
   /** The tally as plain JSON (amounts as decimal strings), for summary.json. */
@@ -136,6 +135,7 @@ export class RenderTally {
         invoiced: a.invoiced?.toString(),
         paid: a.paid.toString(),
         terminated: a.terminated,
+        problem: a.problem,
       })),
     };
   }

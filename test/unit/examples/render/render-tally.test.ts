@@ -37,4 +37,26 @@ describe("RenderTally", () => {
       ],
     });
   });
+
+  it("per agreement: the invoice, the payment, or why either failed", () => {
+    const t = new RenderTally(1);
+    t.add({ type: "agreement.created", agreementId: "A", providerId: "p", providerName: "alice" });
+    t.add({ type: "payment.invoice_received", agreementId: "A", providerId: "p", amount: "0.0021" });
+    t.add({ type: "payment.sent", agreementId: "A", providerId: "p", amount: "0.0021" });
+    t.add({ type: "payment.invoice_received", agreementId: "B", providerId: "q", amount: "5" });
+    t.add({
+      type: "payment.invoice_rejected",
+      agreementId: "B",
+      providerId: "q",
+      amount: "5",
+      reason: "over budget",
+    });
+    expect(t.toJSON()).toMatchObject({
+      spent: "0.0021", // a refused invoice is not spent
+      agreements: [
+        { agreementId: "A", invoiced: "0.0021", paid: "0.0021", problem: undefined },
+        { agreementId: "B", invoiced: "5", paid: "0", problem: "payment.invoice_rejected: over budget" },
+      ],
+    });
+  });
 });
