@@ -85,7 +85,7 @@ interface Summary {
   readonly spent: string;
   readonly agreements: readonly {
     readonly agreementId: string;
-    readonly providerName?: string;
+    readonly providerName: string;
     readonly invoiced?: string;
     readonly paid: string;
     readonly terminated?: string;
@@ -155,11 +155,28 @@ describe("render example across 3 provider processes on NATS", () => {
     expect(gif.subarray(0, 6).toString("latin1")).toBe("GIF89a");
   });
 
-  it("agreed with the providers and ended every agreement cleanly", async () => {
+  it("every agreement ended cleanly, was invoiced and paid the invoiced amount", async () => {
     const summary = JSON.parse(await readFile(join(dir, "out", "summary.json"), "utf8")) as Summary;
     expect(summary).toMatchObject({ frames: FRAMES, accepted: FRAMES, rejected: 0 });
     expect(summary.agreements.length).toBeGreaterThan(0);
-    for (const a of summary.agreements) expect(a.terminated, JSON.stringify(a)).toBe("Success");
-    // TODO(billing): every agreement invoiced and paid, once the PaymentManager is wired into the Executor.
+    let total = 0;
+    for (const a of summary.agreements) {
+      const what = JSON.stringify(a);
+      expect(a.terminated, what).toBe("Success");
+      expect(a.invoiced, what).toMatch(/^\d+(\.\d+)?$/);
+      expect(Number(a.invoiced), what).toBeGreaterThan(0);
+      expect(a.paid, what).toBe(a.invoiced);
+      total += Number(a.paid);
+    }
+    expect(Number(summary.spent)).toBeCloseTo(total, 9);
+    expect(render.output).toMatch(
+      new RegExp(`${summary.agreements.length}/${summary.agreements.length} agreement\\(s\\) paid`),
+    );
+    // And the providers say so: each logged the payment for its agreement, of that amount.
+    for (const a of summary.agreements) {
+      const provider = procs.find((p) => p.name === a.providerName);
+      expect(provider, JSON.stringify(a)).toBeDefined();
+      await waitFor(provider!, `payment received  agreementId=${a.agreementId}  amount=${a.paid}`, 10_000);
+    }
   });
 });
