@@ -35,7 +35,7 @@ export interface ExecutorOptions {
   readonly network?: Network;
   /** pino logger; child loggers per agreement, activity and task. @default silent */
   readonly logger?: Logger;
-  /** How long each market round collects proposals, in ms. @default 1_000 */
+  /** How long each market round collects proposals (less when a local network has answered in full), in ms. @default 500 */
   readonly marketWindowMs?: number;
   /** Bound on `shutdown()`: grace for clean terminations, then force. @default 10_000 */
   readonly shutdownGraceMs?: number;
@@ -60,7 +60,7 @@ export interface ResolvedExecutorOptions {
   readonly network: Network;
   /** @default silent */
   readonly logger: Logger;
-  /** @default 1_000 */
+  /** @default 500 */
   readonly marketWindowMs: number;
   /** @default 10_000 */
   readonly shutdownGraceMs: number;
@@ -94,7 +94,7 @@ const schema = z.object({
       message: "expected a pino logger",
     })
     .optional(),
-  marketWindowMs: ms(600_000).default(1_000),
+  marketWindowMs: ms(600_000).default(500),
   shutdownGraceMs: ms(600_000).default(10_000),
 });
 

@@ -90,7 +90,7 @@ async function agoraRun(
   hash: ImageHash,
   network: Network,
   n: number,
-  marketWindowMs: number,
+  marketWindowMs: number | undefined,
 ): Promise<{ wallMs: number; firstMs: number }> {
   await using ex = new Executor({
     package: docker.repo({ imageHash: hash }),
@@ -98,7 +98,7 @@ async function agoraRun(
     maxWorkers: AGENTS,
     subnetTag: "bench",
     timeout: 1_800_000,
-    marketWindowMs,
+    ...(marketWindowMs === undefined ? {} : { marketWindowMs }),
   });
   let firstAt: number | undefined;
   const sub = ex.events$.subscribe((e) => {
@@ -139,8 +139,8 @@ async function natsFirstCommand(hash: ImageHash): Promise<number> {
         }),
       );
     await bus.flush();
-    await agoraRun(hash, nats({ servers: server.url }), 4, 300); // warm-up
-    return (await agoraRun(hash, nats({ servers: server.url }), 4, 300)).firstMs;
+    await agoraRun(hash, nats({ servers: server.url }), 4, undefined); // warm-up
+    return (await agoraRun(hash, nats({ servers: server.url }), 4, undefined)).firstMs;
   } finally {
     await Promise.all(agents.map((a) => a.shutdown()));
     await bus.close();
@@ -154,9 +154,9 @@ export async function run(): Promise<void> {
   const image = await busyboxImage();
   console.log(`${TASKS} tasks of \`true\` on ${AGENTS} agents (AGORA_BENCH_TASKS to change)`);
   const raw = await rawExecs(image, TASKS);
-  await agoraRun(hash, local({ providers: AGENTS }), AGENTS, 1_000); // warm-up: engine, image, code paths
-  const agora = await agoraRun(hash, local({ providers: AGENTS }), TASKS, 1_000);
-  const localFirst = await agoraRun(hash, local({ providers: AGENTS }), 1, 1_000);
+  await agoraRun(hash, local({ providers: AGENTS }), AGENTS, undefined); // warm-up: engine, image, code paths
+  const agora = await agoraRun(hash, local({ providers: AGENTS }), TASKS, undefined);
+  const localFirst = await agoraRun(hash, local({ providers: AGENTS }), 1, undefined);
   const natsFirst = await natsFirstCommand(hash);
   const rows: Row[] = [
     {
