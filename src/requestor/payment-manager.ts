@@ -172,16 +172,18 @@ export class PaymentManager {
       numberProperty(agreement.demand.properties, PROP.debitNoteIntervalSec) ??
       numberProperty(props, PROP.debitNoteIntervalSec);
     const ahead = this.#ahead(pricing, props, interval);
+    const label = { owner: `agreement ${agreement.agreementId}`, ...ctx };
+    let refused: BudgetExceededError | undefined;
     let reservation: Reservation;
     try {
       if (this.exceeded) throw new BudgetExceededError("the budget is exhausted: no new agreements", ctx);
-      reservation = this.allocation.reserve(pricing.start.plus(ahead), {
-        owner: `agreement ${agreement.agreementId}`,
-        ...ctx,
-      });
+      reservation = this.allocation.reserve(pricing.start.plus(ahead), label);
     } catch (err) {
-      if (err instanceof BudgetExceededError && this.#live() === 0) this.#exceed(pricing.start.plus(ahead));
-      throw err;
+      if (!(err instanceof BudgetExceededError)) throw err;
+      if (this.#live() === 0) this.#exceed(pricing.start.plus(ahead));
+      // Still answer this agreement's notes and invoice (the caller cancels it): within the budget only.
+      refused = err;
+      reservation = this.allocation.reserve("0", label);
     }
     let resolveSettled!: () => void;
     const settled = new Promise<void>((resolve) => (resolveSettled = resolve));
@@ -198,7 +200,7 @@ export class PaymentManager {
       reservation,
       ahead,
       seen: new Set(),
-      terminated: false,
+      terminated: refused !== undefined,
       paid: ZERO,
       settled,
       isSettled: false,
@@ -207,6 +209,7 @@ export class PaymentManager {
         resolveSettled();
       },
     });
+    if (refused) throw refused;
   }
 
   /** The requestor ended the agreement itself (no termination is sent from here again). */
@@ -401,7 +404,7 @@ export class PaymentManager {
   }
 
   #terminate(account: Account, termination: Termination): void {
-    if (account.terminated) return;
+    if (account.terminated || account.isSettled) return;
     account.terminated = true;
     this.#track(
       this.#o

@@ -336,5 +336,11 @@ describe("PaymentManager", () => {
     expect(w.manager.exceeded).toBe(true);
     expect(() => w.manager.open(p.agreement)).toThrow(BudgetExceededError);
     expect(w.events).toEqual([{ type: "budget.exceeded", needed: "1", remaining: "0.5" }]);
+    // The cancelled agreement's empty invoice is still answered (and settled), for nothing.
+    const empty = { ...p.invoice("0", "0"), items: [], amount: money("0") };
+    expect((await p.sendInvoice(empty)).type).toBe("Acceptance");
+    expect(await w.manager.settle({ timeoutMs: 1_000 })).toEqual([]);
+    expect(w.allocation.spent.isZero()).toBe(true);
+    expect(w.terminations).toEqual([]); // the caller cancels it, not the manager
   });
 });
