@@ -1,6 +1,9 @@
 /** Provider billing against a requestor's PaymentManager on a MemoryBus (fake usage, no Docker). */
 import { afterEach, describe, expect, it } from "vitest";
-import { money, parseAmount } from "../../../src/payment/index.js";
+import { randomUUID } from "node:crypto";
+import { money, parseAmount, paymentSubject } from "../../../src/payment/index.js";
+import { NodeIdentity } from "../../../src/protocol/index.js";
+import { SignedNode } from "../../../src/transport/index.js";
 import { billingSetup, endAgreement, runActivity, until, type BillingSetup } from "./billing-fixture.js";
 
 let setup: BillingSetup | undefined;
@@ -111,6 +114,40 @@ describe("BillingService", () => {
     runActivity(side, 1, 1);
     await until(() => side.providerTerminations.length > 0);
     expect(side.providerTerminations[0]!.reason).toBe("DebitNotesDeadline");
+  });
+
+  it("checks payments: one that does not settle the invoice, or from a stranger, is refused and not recorded", async () => {
+    setup = await billingSetup();
+    const side = await setup.addProvider();
+    runActivity(side, 10, 4);
+    await endAgreement(side);
+    await until(() => setup!.events.some((e) => e.type === "payment.sent"));
+    await side.billing.drain();
+    const [invoiceRec, paymentRec] = side.providerLedger.index.records;
+    expect(invoiceRec).toMatchObject({ kind: "invoice", amount: "0.68" });
+    const { kind: _kind, ...paid } = paymentRec as Extract<typeof paymentRec, { kind: "payment" }>;
+    const ask = (node: SignedNode, body: typeof paid) =>
+      node
+        .request(
+          paymentSubject(side.providerId),
+          side.providerId,
+          { type: "Payment", body },
+          { timeoutMs: 1_000, expect: "Ack" },
+        )
+        .then(
+          () => "acked",
+          (err: unknown) => (err as Error).message,
+        );
+    // The same payment again: idempotent.
+    expect(await ask(setup.requestor, paid)).toBe("acked");
+    // Another payment of the same invoice for less: refused.
+    expect(await ask(setup.requestor, { ...paid, paymentId: randomUUID(), amount: "0.01" })).toMatch(
+      /does not settle invoice .*: amount 0\.01, expected 0\.68/,
+    );
+    const stranger = new SignedNode({ bus: setup.bus, identity: NodeIdentity.generate() });
+    expect(await ask(stranger, { ...paid, paymentId: randomUUID() })).toMatch(/no agreement .* with you/);
+    stranger.close();
+    expect(side.providerLedger.index.records).toHaveLength(2);
   });
 
   it("invoices an agreement with no activity for 0 and it is paid", async () => {
