@@ -97,7 +97,8 @@ export async function driveWorker<D, R>(o: DriveOptions<D, R>): Promise<WorkerEn
         const t = await queue.take(session.providerId, o.signal);
         if (!t) return { done: true, value: undefined };
         current = t;
-        log.child({ taskId: t.id }).debug({ attempt: t.attempts }, "task started");
+        if (log.isLevelEnabled("debug"))
+          log.child({ taskId: t.id }).debug({ attempt: t.attempts }, "task started");
         taskAbort = new AbortController();
         if (o.taskTimeoutMs !== undefined) {
           const ms = o.taskTimeoutMs;
