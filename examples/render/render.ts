@@ -96,9 +96,13 @@ export async function render(opts: RenderOptions): Promise<number> {
     }
   } // the executor shuts down here: agreements end, providers invoice, invoices are paid
 
-  if (interrupted) console.error(`render: interrupted; ${rejected.length} frame(s) not rendered`);
-  else for (const line of rejected.slice(0, 5)) console.error(`rejected ${line}`);
-  if (!interrupted && rejected.length > 5) console.error(`… and ${rejected.length - 5} more rejected`);
+  if (interrupted || failure !== undefined) {
+    // One reason for all of them, said below.
+    if (rejected.length > 0) console.error(`render: ${rejected.length} frame(s) not rendered`);
+  } else {
+    for (const line of rejected.slice(0, 5)) console.error(`rejected ${line}`);
+    if (rejected.length > 5) console.error(`… and ${rejected.length - 5} more rejected`);
+  }
   const frames = tasks
     .filter((t) => t.status === "accepted")
     .map((t) => join(opts.out, frameName(t.data.frame)));
@@ -116,7 +120,10 @@ export async function render(opts: RenderOptions): Promise<number> {
   const rel = relative(process.cwd(), opts.out);
   const where = rel === "" ? "." : rel.startsWith("..") ? opts.out : rel;
   console.log(`${frames.length}/${opts.frames} frames${animation ? " and animation.gif" : ""} in ${where}/`);
-  if (interrupted) return 130;
+  if (interrupted) {
+    console.error("render: interrupted");
+    return 130;
+  }
   if (failure instanceof BudgetExceededError) console.error(`render: the budget ran out: ${failure.message}`);
   else if (failure !== undefined) throw failure;
   return frames.length === opts.frames ? 0 : 1;

@@ -180,3 +180,45 @@ describe("render example across 3 provider processes on NATS", () => {
     }
   });
 });
+
+describe("render example: exit codes and messages", () => {
+  const run = async (
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<[number | null, string]> => {
+    const p = start("render", ["--import", "tsx", "examples/render/render.ts", ...args], env);
+    const code = await exitCode(p, 120_000);
+    return [code, p.output];
+  };
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), "agora-e2e-render-codes-"));
+  });
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it("bad options: exit 2, the option named, the usage shown", async () => {
+    const [code, output] = await run(["--frames", "0"]);
+    expect(code).toBe(2);
+    expect(output).toContain("render: --frames must be at least 1");
+    expect(output).toContain("Usage: render [options]");
+  });
+
+  it("Docker not reachable: exit 1 and one line saying what to do", async () => {
+    const [code, output] = await run(["--out", out], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    expect(code).toBe(1);
+    expect(output).toContain("render: the Docker engine does not answer on its socket");
+    expect(output).toContain("npm run setup");
+  });
+
+  it("a budget too small for any provider: exit 1, the budget named, nothing rendered", async () => {
+    const home = process.env.AGORA_TEST_HOME ?? join(tmpdir(), "agora-test");
+    const [code, output] = await run(["--budget", "0.0001", "--frames", "3", "--out", out], {
+      AGORA_HOME: home,
+    });
+    expect(code, output).toBe(1);
+    expect(output).toContain("render: the budget ran out");
+    expect(output).toContain("0/3 frames in");
+  });
+});
