@@ -12,7 +12,7 @@
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { Subject, type Observable } from "rxjs";
-import { AgoraError, BudgetExceededError, PaymentError, ProtocolError } from "../errors.js";
+import { BudgetExceededError, ProtocolError } from "../errors.js";
 import {
   numberProperty,
   PROP,
@@ -40,8 +40,9 @@ import {
   type ToleranceOptions,
 } from "../payment/index.js";
 import type { NodeId } from "../protocol/index.js";
-import { BusClosedError, type AnyInbound, type AnyOutgoing, type SignedNode } from "../transport/index.js";
+import type { AnyInbound, AnyOutgoing, SignedNode } from "../transport/index.js";
 import type { Subscription } from "../transport/index.js";
+import { answerFor, deliverPayment } from "./payment-delivery.js";
 import type { PaymentEvent, PaymentSummary, ProviderCost } from "./payment-events.js";
 
 export interface PaymentManagerOptions {
@@ -322,7 +323,7 @@ export class PaymentManager {
           account.seen.add(note.debitNoteId);
           this.#afterNote(account, formatAmount(note.totalAmount), decision);
         }
-        return answer("DebitNote", note.debitNoteId, note.agreementId, decision, note.totalAmount);
+        return answerFor("DebitNote", note.debitNoteId, note.agreementId, decision, note.totalAmount);
       }
       case "Invoice": {
         const { paymentDueAt: _due, ...wire } = env.body;
@@ -343,7 +344,7 @@ export class PaymentManager {
             account.settle();
           }
         }
-        return answer("Invoice", invoice.invoiceId, invoice.agreementId, decision, invoice.amount);
+        return answerFor("Invoice", invoice.invoiceId, invoice.agreementId, decision, invoice.amount);
       }
       default:
         throw new ProtocolError(`unexpected ${env.type} on the payment subject`);
@@ -428,7 +429,10 @@ export class PaymentManager {
         { signal: this.#stop.signal },
       );
       account.paid = payment.amount;
-      await this.#deliver(providerId, { type: "Payment", body: paymentToWire(payment) });
+      await deliverPayment(this.#node, providerId, paymentToWire(payment), {
+        timeoutMs: this.#o.paymentTimeoutMs ?? 30_000,
+        signal: this.#stop.signal,
+      });
       this.#emit({ type: "payment.sent", ...ids, amount: formatAmount(payment.amount) });
       this.#logger.info({ ...ids, amount: formatAmount(payment.amount) }, "invoice paid");
     } catch (err) {
@@ -440,59 +444,4 @@ export class PaymentManager {
       account.settle();
     }
   }
-
-  /** Send until acknowledged, retrying while the provider is unreachable, within `paymentTimeoutMs`. */
-  async #deliver(providerId: NodeId, msg: AnyOutgoing): Promise<void> {
-    const deadline = this.#node.clock.now() + (this.#o.paymentTimeoutMs ?? 30_000);
-    let pause = 250;
-    for (;;) {
-      const remaining = deadline - this.#node.clock.now();
-      if (remaining <= 0) throw new PaymentError("the provider did not acknowledge the payment in time");
-      try {
-        await this.#node.request(paymentSubject(providerId), providerId, msg, {
-          timeoutMs: remaining,
-          signal: this.#stop.signal,
-          expect: "Ack",
-        });
-        return;
-      } catch (err) {
-        if (this.#stop.signal.aborted || err instanceof BusClosedError || !(err instanceof AgoraError))
-          throw err;
-        if (err instanceof PaymentError || err.code === "PAYMENT_ERROR") throw err; // refused: no retry
-        await sleep(Math.min(pause, Math.max(0, remaining)), this.#stop.signal);
-        pause = Math.min(pause * 2, 5_000);
-      }
-    }
-  }
-}
-
-function answer(
-  document: "DebitNote" | "Invoice",
-  documentId: string,
-  agreementId: string,
-  decision: Decision,
-  amount: Decimal,
-): AnyOutgoing {
-  return decision.accept
-    ? {
-        type: "Acceptance",
-        body: { document, documentId, agreementId, acceptedAmount: formatAmount(amount) },
-      }
-    : {
-        type: "Rejection",
-        body: { document, documentId, agreementId, reason: decision.reason.slice(0, 1024) },
-      };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
