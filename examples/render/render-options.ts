@@ -40,7 +40,7 @@ Options:
   --height PX      frame height, 16-4096                    (default 240)
   --quality Q      POV-Ray quality, 0-11                    (default 9)
   --providers N    embedded provider agents / workers, 1-16 (default 3)
-  --budget GLM     most the run may spend                   (default 1.0)
+  --budget AMOUNT  most the run may spend, a decimal        (default 1.0)
   --nats URL       use a running NATS network of providers  (default: embedded, in-process)
   --subnet NAME    market subnet                            (default public)
   --out DIR        output folder                            (default ./out)

@@ -17,7 +17,7 @@ export function formatDuration(ms: number): string {
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`;
 }
 
-/** One progress line, e.g. `[#########---------------] 9/24 frames  ETA 0:21  spent 0.0123 of 1.0 GLM`. */
+/** One progress line, e.g. `[#########---------------] 9/24 frames  ETA 0:21  spent 0.0123 of 1.0`. */
 export function formatProgress(tally: RenderTally, budget: string, now: number): string {
   const done = tally.accepted + tally.rejected;
   const filled = tally.total === 0 ? BAR_WIDTH : Math.round((done / tally.total) * BAR_WIDTH);
@@ -28,7 +28,7 @@ export function formatProgress(tally: RenderTally, budget: string, now: number):
     tally.rejected > 0 ? `${tally.rejected} rejected` : undefined,
     tally.retried > 0 ? `${tally.retried} retried` : undefined,
     tally.finished ? "done" : `ETA ${eta === undefined ? "--:--" : formatDuration(eta)}`,
-    `spent ${tally.spent.toDecimalPlaces(6).toString()} of ${budget} GLM`,
+    `spent ${tally.spent.toDecimalPlaces(6).toString()} of ${budget}`,
   ];
   return parts.filter((p) => p !== undefined).join("  ");
 }

@@ -115,7 +115,7 @@ export async function render(opts: RenderOptions): Promise<number> {
 
   const paid = [...tally.agreements.values()].filter((a) => a.paid.gt(0)).length;
   console.error(
-    `spent ${tally.spent.toString()} of ${opts.budget} GLM; ${paid}/${tally.agreements.size} agreement(s) paid`,
+    `spent ${tally.spent.toString()} of ${opts.budget}; ${paid}/${tally.agreements.size} agreement(s) paid`,
   );
   const rel = relative(process.cwd(), opts.out);
   const where = rel === "" ? "." : rel.startsWith("..") ? opts.out : rel;

@@ -33,13 +33,13 @@ describe("render progress", () => {
   it("shows frames done, ETA and spent of the budget", () => {
     const t = new RenderTally(4);
     expect(formatProgress(t, "1.0", 0)).toBe(
-      "[------------------------] 0/4 frames  ETA --:--  spent 0 of 1.0 GLM",
+      "[------------------------] 0/4 frames  ETA --:--  spent 0 of 1.0",
     );
     t.add({ type: "task.started", taskId: "a", providerId: "p", attempt: 1 }, 0);
     t.add(accepted("a"));
     t.add({ type: "payment.debit_note_accepted", agreementId: "A", providerId: "p", amount: "0.0123" });
     expect(formatProgress(t, "1.0", 10_000)).toBe(
-      "[######------------------] 1/4 frames  ETA 0:30  spent 0.0123 of 1.0 GLM",
+      "[######------------------] 1/4 frames  ETA 0:30  spent 0.0123 of 1.0",
     );
   });
 
@@ -54,9 +54,9 @@ describe("render progress", () => {
     bar.stop();
     bar.stop();
     expect(out.text.split("\r").slice(1)).toEqual([
-      "[############------------] 1/2 frames  ETA --:--  spent 0 of 1 GLM\x1b[K",
-      "[########################] 2/2 frames  done  spent 0 of 1 GLM\x1b[K",
-      "[########################] 2/2 frames  done  spent 0 of 1 GLM\x1b[K\n",
+      "[############------------] 1/2 frames  ETA --:--  spent 0 of 1\x1b[K",
+      "[########################] 2/2 frames  done  spent 0 of 1\x1b[K",
+      "[########################] 2/2 frames  done  spent 0 of 1\x1b[K\n",
     ]);
     events.next(accepted("c")); // still counted after the bar stopped, not drawn
     expect(out.text.endsWith("\n")).toBe(true);
@@ -67,7 +67,7 @@ describe("render progress", () => {
     const bar = new ProgressBar(new RenderTally(2), { budget: "1", stream: tty, now: () => 0 });
     bar.print("agreement with alice");
     expect(tty.text).toBe(
-      "\r\x1b[Kagreement with alice\n\r[------------------------] 0/2 frames  ETA --:--  spent 0 of 1 GLM\x1b[K",
+      "\r\x1b[Kagreement with alice\n\r[------------------------] 0/2 frames  ETA --:--  spent 0 of 1\x1b[K",
     );
     bar.stop();
     const plain = stream(false);
@@ -82,6 +82,6 @@ describe("render progress", () => {
     events.next(accepted("a"));
     expect(out.text).toBe("");
     bar.stop();
-    expect(out.text).toBe("[############------------] 1/2 frames  ETA --:--  spent 0 of 1 GLM\n");
+    expect(out.text).toBe("[############------------] 1/2 frames  ETA --:--  spent 0 of 1\n");
   });
 });
