@@ -79,6 +79,8 @@ interface Account {
   readonly seen: Set<string>;
   terminated: boolean;
   paid: Decimal;
+  /** Settles once the accepted invoice and its payment are in the ledger. */
+  recorded?: Promise<void>;
   /** Settles once the invoice is paid or rejected. */
   readonly settled: Promise<void>;
   isSettled: boolean;
@@ -311,7 +313,7 @@ export class PaymentManager {
     return account;
   }
 
-  #onMessage(msg: AnyInbound): AnyOutgoing {
+  async #onMessage(msg: AnyInbound): Promise<AnyOutgoing> {
     const env = msg.envelope;
     switch (env.type) {
       case "DebitNote": {
@@ -336,7 +338,9 @@ export class PaymentManager {
           const amount = formatAmount(invoice.amount);
           this.#emit({ type: "payment.invoice_received", ...ids, amount });
           if (decision.accept) {
-            this.#track(this.#pay(account, invoice.invoiceId, invoice.amount));
+            let recorded!: () => void;
+            account.recorded = new Promise<void>((resolve) => (recorded = resolve));
+            this.#track(this.#pay(account, invoice.invoiceId, invoice.amount, recorded));
           } else {
             this.#logger.warn({ ...ids, amount, reason: decision.reason }, "invoice rejected");
             this.#emit({ type: "payment.invoice_rejected", ...ids, amount, reason: decision.reason });
@@ -344,6 +348,8 @@ export class PaymentManager {
             account.settle();
           }
         }
+        // The ledger holds the accepted invoice and its payment (fsync'ed) before the acceptance goes out.
+        if (decision.accept) await account.recorded;
         return answerFor("Invoice", invoice.invoiceId, invoice.agreementId, decision, invoice.amount);
       }
       default:
@@ -420,14 +426,16 @@ export class PaymentManager {
   }
 
   /** Pay an accepted invoice: the driver records it, then the signed Payment goes to the provider. */
-  async #pay(account: Account, invoiceId: string, amount: Decimal): Promise<void> {
+  async #pay(account: Account, invoiceId: string, amount: Decimal, recorded: () => void): Promise<void> {
     const { agreementId, providerId } = account.agreement;
     const ids = { agreementId, providerId };
     try {
-      const payment = await this.driver.pay(
-        { agreementId, invoiceId, payer: this.#node.nodeId, payee: providerId, amount },
-        { signal: this.#stop.signal },
-      );
+      const payment = await this.driver
+        .pay(
+          { agreementId, invoiceId, payer: this.#node.nodeId, payee: providerId, amount },
+          { signal: this.#stop.signal },
+        )
+        .finally(recorded);
       account.paid = payment.amount;
       await deliverPayment(this.#node, providerId, paymentToWire(payment), {
         timeoutMs: this.#o.paymentTimeoutMs ?? 30_000,

@@ -174,6 +174,8 @@ describe("PaymentManager", () => {
     expect(w.allocation.spent.equals(money("6"))).toBe(true);
     const inv = p.invoice("21", "15");
     expect(await p.sendInvoice(inv)).toMatchObject({ type: "Acceptance", body: { acceptedAmount: "6.1" } });
+    // Recorded (fsync'ed) before the acceptance went out.
+    expect(w.manager.ledger.index.invoice(inv.invoiceId)).toMatchObject({ amount: "6.1" });
     await until(() => p.payments.length === 1);
     const paid = paymentFromWire(p.payments[0]);
     expect(paid).toMatchObject({
