@@ -11,6 +11,7 @@ import { ImageStore } from "../images/index.js";
 import { demandFor } from "../market/index.js";
 import type { Allocation } from "../payment/index.js";
 import { AgreementPool } from "./agreement-pool.js";
+import { settleWithin } from "./bounded.js";
 import { EventHub, type ExecutorEvent } from "./events.js";
 import {
   budgetAllocation,
@@ -258,7 +259,8 @@ export class Executor {
       onAgreementEnd: (agreement) => payments.agreementEnded(agreement.agreementId),
     });
     late.pool = pool;
-    this.#deadlineTimer = setTimeout(() => this.#deadline.abort(), o.timeoutMs);
+    // Unref'd: a forgotten shutdown does not keep the process alive just for the deadline.
+    this.#deadlineTimer = setTimeout(() => this.#deadline.abort(), o.timeoutMs).unref();
     this.#state = "running";
     this.#hub.emit({
       type: "computation.started",
@@ -276,33 +278,21 @@ export class Executor {
     const grace = this.options.shutdownGraceMs;
     try {
       const reason = new AbortError("the executor is shutting down");
-      await bounded(Promise.all([...this.#runs].map((r) => r.stop(reason))), grace);
+      await settleWithin(Promise.all([...this.#runs].map((r) => r.stop(reason))), grace);
       if (before !== "new" && this.#parts) {
         const parts = await this.#parts.catch(() => undefined);
         if (parts) {
-          await bounded(parts.pool.close(), grace);
+          await settleWithin(parts.pool.close(), grace);
           // Invoices come once agreements end: accept and pay them before leaving.
-          await bounded(parts.payments.settle({ timeoutMs: grace }), grace);
-          await bounded(parts.payments.close(), grace);
+          await settleWithin(parts.payments.settle({ timeoutMs: grace }), grace);
+          await settleWithin(parts.payments.close(), grace);
           parts.node.close();
-          await bounded(parts.conn.close(), grace);
+          await settleWithin(parts.conn.close(), grace);
         }
       }
     } finally {
       this.#state = "stopped";
       this.#hub.complete();
     }
-  }
-}
-
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      p.catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
