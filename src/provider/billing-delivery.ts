@@ -3,10 +3,11 @@
  * document is sent again (the requestor answers duplicates with its first decision) while the
  * requestor is unreachable or slow, until it accepts, rejects, or the deadline passes.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { AbortError, AgoraError } from "../errors.js";
-import { fromWireError, MessageRejectedError, type NodeId } from "../protocol/index.js";
+import { fromWireError, type NodeId } from "../protocol/index.js";
 import { paymentSubject } from "../payment/index.js";
-import type { AnyInbound, AnyOutgoing, SignedNode } from "../transport/index.js";
+import type { AnyOutgoing, SignedNode } from "../transport/index.js";
 import { BusClosedError, NoRespondersError } from "../transport/index.js";
 
 /** What became of a billed document. */
@@ -44,7 +45,10 @@ export async function deliverDocument(o: DeliveryOptions): Promise<DeliveryOutco
     const remaining = o.deadline - o.node.clock.now();
     if (remaining <= 0) return { kind: "deadline", lastError };
     try {
-      const reply = await requestAnswer(o.node, o.to, o.message, remaining, o.signal);
+      const reply = await o.node.requestAny(paymentSubject(o.to), o.to, o.message, {
+        timeoutMs: remaining,
+        signal: o.signal,
+      });
       const env = reply.envelope;
       switch (env.type) {
         case "Acceptance":
@@ -72,41 +76,10 @@ export async function deliverDocument(o: DeliveryOptions): Promise<DeliveryOutco
     }
     const wait = Math.min(pause, Math.max(0, o.deadline - o.node.clock.now()));
     pause = Math.min(pause * 2, MAX_RETRY_MS);
-    if (!(await sleep(wait, o.signal))) return { kind: "aborted" };
+    try {
+      await delay(wait, undefined, { signal: o.signal });
+    } catch {
+      return { kind: "aborted" };
+    }
   }
-}
-
-/** One signed request whose reply may be of any type; it must verify, come from `to`, answer this. */
-async function requestAnswer(
-  node: SignedNode,
-  to: NodeId,
-  msg: AnyOutgoing,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<AnyInbound> {
-  const subject = paymentSubject(to);
-  const { frame, id } = node.seal(to, msg);
-  const data = await node.bus.request(subject, frame, { timeoutMs, signal });
-  const reply = node.open(data, subject);
-  if (reply.envelope.re !== id || reply.envelope.from !== to)
-    throw new MessageRejectedError(
-      "unexpected_reply",
-      `reply from ${reply.envelope.from} to ${String(reply.envelope.re)}`,
-    );
-  return reply;
-}
-
-/** Resolve true after `ms`, false at once when `signal` aborts (the timer is always cleared). */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (value: boolean): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -25,8 +25,7 @@ import {
   type SignedAgreement,
   type Termination,
 } from "../market/index.js";
-import { BROADCAST, fromWireError, MessageRejectedError, type NodeId } from "../protocol/index.js";
-import type { RequestOptions } from "../transport/index.js";
+import { BROADCAST, fromWireError, type NodeId } from "../protocol/index.js";
 import type { AnyInbound, AnyOutgoing, SignedNode, Subscription } from "../transport/index.js";
 
 /** A proposal a provider made, with its verified sender. */
@@ -182,7 +181,7 @@ export class MarketClient {
     const ctx = { agreementId: doc.agreementId, providerId: proposal.providerId };
     const subject = marketSubject(proposal.providerId);
     const msg: AnyOutgoing = { type: "AgreementProposal", body: { ...specBodies(doc), requestorSignature } };
-    const reply = await requestAny(this.node, subject, proposal.providerId, msg, {
+    const reply = await this.node.requestAny(subject, proposal.providerId, msg, {
       timeoutMs: opts.timeoutMs ?? 15_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -278,25 +277,4 @@ export class MarketClient {
 
 function specBodies(doc: AgreementDocument) {
   return { ...doc, demand: specBody(doc.demand), offer: specBody(doc.offer) };
-}
-
-/**
- * A signed request whose reply may be of any type (an approval or a rejection with its reason):
- * the reply must verify, come from `to` and answer this request.
- */
-async function requestAny(
-  node: SignedNode,
-  subject: string,
-  to: NodeId,
-  msg: AnyOutgoing,
-  opts: RequestOptions,
-): Promise<AnyInbound> {
-  const { frame, id } = node.seal(to, msg);
-  const reply = node.open(await node.bus.request(subject, frame, opts), subject);
-  if (reply.envelope.re !== id || reply.envelope.from !== to)
-    throw new MessageRejectedError(
-      "unexpected_reply",
-      `reply from ${reply.envelope.from} to ${String(reply.envelope.re)}`,
-    );
-  return reply;
 }

@@ -3,6 +3,7 @@
  * invoice, and the delivery of a payment to its provider (resent while the provider is unreachable,
  * never after the provider refused it).
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { AgoraError, PaymentError } from "../errors.js";
 import {
   formatAmount,
@@ -59,21 +60,11 @@ export async function deliverPayment(
     } catch (err) {
       if (opts.signal.aborted || err instanceof BusClosedError || !(err instanceof AgoraError)) throw err;
       if (err instanceof PaymentError) throw err; // the provider refused it: no retry
-      await sleep(Math.min(pause, Math.max(0, remaining)), opts.signal);
+      // An abort ends the wait early; the next request then throws it.
+      await delay(Math.min(pause, Math.max(0, remaining)), undefined, { signal: opts.signal }).catch(
+        () => undefined,
+      );
       pause = Math.min(pause * 2, 5_000);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -211,10 +211,7 @@ export class SignedNode {
     msg: AnyOutgoing,
     opts: RequestOptions & { readonly expect: R },
   ): Promise<Inbound<Envelope<R>>> {
-    const { frame, id } = this.seal(to, msg);
-    const data = await this.bus.request(subject, frame, opts);
-    const reply = this.open(data, subject);
-    this.#checkReply(reply, id, to, subject);
+    const reply = await this.requestAny(subject, to, msg, opts);
     if (reply.envelope.type === "Error") throw fromWireError(reply.envelope.body, reply.envelope.from);
     if (reply.envelope.type !== opts.expect) {
       const err = new MessageRejectedError(
@@ -225,6 +222,19 @@ export class SignedNode {
       throw err;
     }
     return reply as unknown as Inbound<Envelope<R>>;
+  }
+
+  /**
+   * Send a signed request to node `to` and await its verified reply, whatever its type (for
+   * requests answered in several ways, e.g. approved or rejected). A reply that fails
+   * verification, comes from another node or answers another request rejects with
+   * `MessageRejectedError`.
+   */
+  async requestAny(subject: string, to: NodeId, msg: AnyOutgoing, opts: RequestOptions): Promise<AnyInbound> {
+    const { frame, id } = this.seal(to, msg);
+    const reply = this.open(await this.bus.request(subject, frame, opts), subject);
+    this.#checkReply(reply, id, to, subject);
+    return reply;
   }
 
   /** Scatter/gather (e.g. a Demand to `BROADCAST`): yield every verified reply within `maxWaitMs`. */
