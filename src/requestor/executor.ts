@@ -9,7 +9,7 @@ import type { Observable } from "rxjs";
 import { AbortError, BudgetExceededError, MarketError, TimeoutError, UserError } from "../errors.js";
 import { ImageStore } from "../images/index.js";
 import { demandFor } from "../market/index.js";
-import type { Allocation } from "../payment/index.js";
+import { formatAmount, type Allocation } from "../payment/index.js";
 import { AgreementPool } from "./agreement-pool.js";
 import { settleWithin } from "./bounded.js";
 import { EventHub, type ExecutorEvent } from "./events.js";
@@ -284,7 +284,14 @@ export class Executor {
         if (parts) {
           await settleWithin(parts.pool.close(), grace);
           // Invoices come once agreements end: accept and pay them before leaving.
-          await settleWithin(parts.payments.settle({ timeoutMs: grace }), grace);
+          // (settle is bounded by its own timeout.)
+          const unsettled = await parts.payments.settle({ timeoutMs: grace }).catch(() => undefined);
+          const paid = parts.payments.summary();
+          this.#hub.emit({
+            type: "payment.settled",
+            paid: formatAmount(paid.paid),
+            unsettled: unsettled?.length ?? paid.providers.reduce((n, p) => n + p.agreements, 0),
+          });
           await settleWithin(parts.payments.close(), grace);
           parts.node.close();
           await settleWithin(parts.conn.close(), grace);

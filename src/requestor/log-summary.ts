@@ -1,7 +1,8 @@
 /**
  * `logSummary()`: an event consumer that prints a line for what matters during the run (agreements,
- * retries, rejections, failures) and, when a computation ends, a table per provider: tasks computed
- * and failed, agreements, total time and total cost (from payment events; 0 until billing runs).
+ * retries, rejections, failures), a headline when a computation ends and, once the executor has
+ * settled its payments at shutdown (invoices come when agreements end), a table per provider: tasks
+ * computed and failed, agreements, total time and total cost paid.
  */
 import { money, ZERO, type Decimal } from "../payment/index.js";
 import type { EventConsumer, ExecutorEvent } from "./events.js";
@@ -35,9 +36,13 @@ export function logSummary(opts: LogSummaryOptions = {}): EventConsumer {
     }
     return s;
   };
-  const summary = (headline: string): void => {
-    const secs = ((performance.now() - started) / 1000).toFixed(1);
-    write(`${headline} in ${secs} s`);
+  let secs = "0.0";
+  const headline = (line: string): void => {
+    secs = ((performance.now() - started) / 1000).toFixed(1);
+    write(`${line} in ${secs} s`);
+  };
+  const table = (unsettled: number): void => {
+    write(`summary: ${secs} s of computation`);
     let total = ZERO;
     for (const [id, s] of providers) {
       total = total.plus(s.cost);
@@ -46,7 +51,9 @@ export function logSummary(opts: LogSummaryOptions = {}): EventConsumer {
           `${s.agreements} agreement(s), ${(s.taskMs / 1000).toFixed(1)} s of tasks, cost ${s.cost.toString()}`,
       );
     }
-    write(`  total cost ${total.toString()}`);
+    write(
+      `  total cost ${total.toString()}` + (unsettled > 0 ? ` (${unsettled} agreement(s) not settled)` : ""),
+    );
   };
   return (e: ExecutorEvent) => {
     switch (e.type) {
@@ -88,10 +95,13 @@ export function logSummary(opts: LogSummaryOptions = {}): EventConsumer {
         write(`budget exceeded: needed ${e.needed}, ${e.remaining} remaining`);
         break;
       case "computation.finished":
-        summary(`computation finished: ${e.accepted} accepted, ${e.rejected} rejected`);
+        headline(`computation finished: ${e.accepted} accepted, ${e.rejected} rejected`);
         break;
       case "computation.failed":
-        summary(`computation failed (${e.reason}): ${e.accepted} accepted, ${e.rejected} rejected`);
+        headline(`computation failed (${e.reason}): ${e.accepted} accepted, ${e.rejected} rejected`);
+        break;
+      case "payment.settled":
+        table(e.unsettled);
         break;
       default:
         break;

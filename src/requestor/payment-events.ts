@@ -45,6 +45,11 @@ export type PaymentEvent =
       readonly amount: string;
       readonly reason: string;
     }
+  /**
+   * Shutdown is done with payments: every invoice paid or rejected, or the grace ran out
+   * (`unsettled` agreements). `paid` is the total paid in this run.
+   */
+  | { readonly type: "payment.settled"; readonly paid: string; readonly unsettled: number }
   /** The budget cannot cover the next amount: no new work, agreements are being terminated. */
   | { readonly type: "budget.exceeded"; readonly needed: string; readonly remaining: string };
 

@@ -20,9 +20,12 @@ describe("logSummary", () => {
       attempt: 1,
       reason: "exit 3",
     });
+    consume({ type: "computation.finished", accepted: 1, rejected: 0 });
+    // Invoices are paid after the computation, when agreements end; the table waits for them.
+    expect(lines.some((l) => l.includes("total cost"))).toBe(false);
     consume({ type: "payment.sent", agreementId: "ag-1", providerId: "prov-aaaaaaaaaaaa", amount: "0.0123" });
     consume({ type: "payment.sent", agreementId: "ag-1", providerId: "prov-aaaaaaaaaaaa", amount: "0.0007" });
-    consume({ type: "computation.finished", accepted: 1, rejected: 0 });
+    consume({ type: "payment.settled", paid: "0.013", unsettled: 0 });
     expect(lines[0]).toBe("computation started on local(2): docker:sha256:x");
     expect(lines).toContain("agreement with alpha (ag-1)");
     expect(lines.some((l) => l.startsWith("task t2 failed on alpha, retrying: exit 3"))).toBe(true);
@@ -33,5 +36,14 @@ describe("logSummary", () => {
       "  alpha (prov-aaaaaaa…): 1 task(s) computed, 1 failed, 1 agreement(s), 1.5 s of tasks, cost 0.013",
     );
     expect(lines.at(-1)).toBe("  total cost 0.013");
+  });
+
+  it("says how many agreements were left unsettled", () => {
+    const lines: string[] = [];
+    const consume = logSummary({ write: (l) => lines.push(l) });
+    consume({ type: "computation.started", network: "local(1)", taskPackage: "docker:sha256:x" });
+    consume({ type: "computation.failed", reason: "timeout", accepted: 0, rejected: 2 });
+    consume({ type: "payment.settled", paid: "0", unsettled: 1 });
+    expect(lines.at(-1)).toBe("  total cost 0 (1 agreement(s) not settled)");
   });
 });
