@@ -114,7 +114,10 @@ export function executorScenario(name: string, open: (subnet: string) => Promise
       expect(events.filter((e) => e.type === "task.accepted")).toHaveLength(20);
       expect(events.filter((e) => e.type === "agreement.created").length).toBeGreaterThanOrEqual(2);
       expect(lines.some((l) => l.startsWith("computation finished: 20 accepted, 0 rejected"))).toBe(true);
+      // The per-provider table comes once the invoices are paid, at shutdown.
+      await ex.shutdown();
       expect(lines.filter((l) => / task\(s\) computed, /.test(l)).length).toBe(providers.size);
+      expect(lines.at(-1)).toMatch(/^ {2}total cost \d+(\.\d+)?$/);
     });
 
     it("a failing command is thrown into the worker as CommandExecutionError; rejected with retry, it runs elsewhere", async () => {
