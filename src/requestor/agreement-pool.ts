@@ -7,7 +7,6 @@ import type { Logger } from "pino";
 import { AbortError, AgoraError } from "../errors.js";
 import {
   providerName,
-  rankOffers,
   type Demand,
   type MarketStrategy,
   type OfferCandidate,
@@ -16,7 +15,7 @@ import {
   type Termination,
 } from "../market/index.js";
 import type { ExecutorEvent } from "./events.js";
-import type { ProposalCandidate, Refusal } from "./market-client.js";
+import { rankProposals, type ProposalCandidate, type Refusal } from "./market-client.js";
 import type { RequestorNode } from "./requestor-node.js";
 
 export interface AgreementPoolOptions {
@@ -123,20 +122,10 @@ export class AgreementPool {
       proposals: collected.proposals.length,
       refusals: collected.refusals.length,
     });
-    const ranked = rankOffers(strategy, collected.proposals);
-    const refusals: Refusal[] = [
-      ...collected.refusals,
-      ...ranked.rejected.map((r) => ({
-        providerId: r.candidate.providerId,
-        reason: `strategy: ${r.reason}`,
-      })),
-    ];
+    const { ranked, refusals } = rankProposals(strategy, collected);
     for (const r of refusals)
       this.#o.emit({ type: "market.proposal_rejected", providerId: r.providerId, reason: r.reason });
-    const chosen = ranked.accepted
-      .map((a) => a.candidate as ProposalCandidate)
-      .filter((c) => this.#o.canAgree?.(c) ?? true)
-      .slice(0, count);
+    const chosen = ranked.filter((c) => this.#o.canAgree?.(c) ?? true).slice(0, count);
     const made = await Promise.all(
       chosen.map(async (proposal) => {
         try {

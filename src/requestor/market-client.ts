@@ -54,6 +54,27 @@ export interface CollectedProposals {
   readonly firstProposalMs: number | undefined;
 }
 
+/**
+ * Rank collected proposals with `strategy`, best first; the refusals are the providers' own plus
+ * the proposals the strategy rejected (`strategy: <reason>`).
+ */
+export function rankProposals(
+  strategy: MarketStrategy,
+  collected: CollectedProposals,
+): { readonly ranked: readonly ProposalCandidate[]; readonly refusals: Refusal[] } {
+  const ranked = rankOffers(strategy, collected.proposals);
+  return {
+    ranked: ranked.accepted.map((a) => a.candidate as ProposalCandidate),
+    refusals: [
+      ...collected.refusals,
+      ...ranked.rejected.map((r) => ({
+        providerId: r.candidate.providerId,
+        reason: `strategy: ${r.reason}`,
+      })),
+    ],
+  };
+}
+
 export interface Negotiated {
   readonly agreement: SignedAgreement;
   readonly collected: CollectedProposals;
@@ -209,16 +230,8 @@ export class MarketClient {
     opts: CollectOptions & { readonly expiresAt: number; readonly timeoutMs?: number },
   ): Promise<Negotiated> {
     const collected = await this.collectProposals(demand, opts);
-    const ranked = rankOffers(strategy, collected.proposals);
-    const refusals: Refusal[] = [
-      ...collected.refusals,
-      ...ranked.rejected.map((r) => ({
-        providerId: r.candidate.providerId,
-        reason: `strategy: ${r.reason}`,
-      })),
-    ];
-    for (const { candidate } of ranked.accepted) {
-      const proposal = candidate as ProposalCandidate;
+    const { ranked, refusals } = rankProposals(strategy, collected);
+    for (const proposal of ranked) {
       try {
         const agreement = await this.proposeAgreement(demand, proposal, opts);
         return { agreement, collected, refusals };
