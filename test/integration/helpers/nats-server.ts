@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { NatsBus } from "../../../src/transport/index.js";
 
 /** `$NATS_SERVER_BIN`, else the Debian package's binary (/usr/sbin), else `nats-server` on PATH. */
 export const NATS_SERVER_BIN =
@@ -114,4 +115,25 @@ export class NatsServer {
     await this.stop();
     await this.#spawn();
   }
+}
+
+/**
+ * Two NatsBus connections to `url`, one for the provider agents and one for the requestor, shaped
+ * as the market and payment scenarios take them.
+ */
+export async function natsBusPair(url: string) {
+  const providerBus = await NatsBus.connect({ servers: url });
+  const requestorBus = await NatsBus.connect({ servers: url });
+  return {
+    providerBus,
+    requestorBus,
+    settle: async () => {
+      await providerBus.flush();
+      await requestorBus.flush();
+    },
+    close: async () => {
+      await providerBus.close();
+      await requestorBus.close();
+    },
+  };
 }

@@ -1,7 +1,6 @@
 /** Payments end to end on NatsBus against a real nats-server, with the real Docker engine. */
 import { afterAll, beforeAll } from "vitest";
-import { NatsBus } from "../../../src/transport/index.js";
-import { NatsServer } from "../helpers/nats-server.js";
+import { NatsServer, natsBusPair } from "../helpers/nats-server.js";
 import { paymentScenario } from "./scenario.js";
 
 let server: NatsServer;
@@ -12,19 +11,4 @@ afterAll(async () => {
   await server?.stop();
 });
 
-paymentScenario("NatsBus", async () => {
-  const providerBus = await NatsBus.connect({ servers: server.url });
-  const requestorBus = await NatsBus.connect({ servers: server.url });
-  return {
-    providerBus,
-    requestorBus,
-    settle: async () => {
-      await providerBus.flush();
-      await requestorBus.flush();
-    },
-    close: async () => {
-      await providerBus.close();
-      await requestorBus.close();
-    },
-  };
-});
+paymentScenario("NatsBus", () => natsBusPair(server.url));
