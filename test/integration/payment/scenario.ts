@@ -28,6 +28,7 @@ import { Batch, RequestorNode } from "../../../src/requestor/index.js";
 import type { Bus } from "../../../src/transport/index.js";
 import { testImageStoreRoot } from "../helpers/busybox-image.js";
 import { busyboxHash } from "../market/fixture.js";
+import { collect } from "../helpers/collect-tasks.js";
 
 export interface PaymentBuses {
   readonly providerBus: Bus;
@@ -67,18 +68,6 @@ function sleepWorker(seconds: number): Worker<number, number> {
       task.acceptResult(Number(results[0]?.stdout.trim()));
     }
   };
-}
-
-async function collect<D, R>(
-  it: AsyncIterable<Task<D, R>>,
-): Promise<{ tasks: Task<D, R>[]; error?: unknown }> {
-  const tasks: Task<D, R>[] = [];
-  try {
-    for await (const t of it) tasks.push(t);
-    return { tasks };
-  } catch (error) {
-    return { tasks, error };
-  }
 }
 
 function paidTo(events: readonly ExecutorEvent[], providerId: string): Decimal {

@@ -22,6 +22,7 @@ import {
 import type { ImageHash } from "../../../src/images/index.js";
 import type { Bus } from "../../../src/transport/index.js";
 import { prepareImage, startAgents, type Agents } from "./fixture.js";
+import { collect } from "../helpers/collect-tasks.js";
 
 export interface ScenarioEnv {
   /** The agents' bus. */
@@ -30,18 +31,6 @@ export interface ScenarioEnv {
   network(): Network;
   readonly settle?: () => Promise<void>;
   close(): Promise<void>;
-}
-
-async function collect<D, R>(
-  it: AsyncIterable<Task<D, R>>,
-): Promise<{ tasks: Task<D, R>[]; error?: unknown }> {
-  const tasks: Task<D, R>[] = [];
-  try {
-    for await (const t of it) tasks.push(t);
-    return { tasks };
-  } catch (error) {
-    return { tasks, error };
-  }
 }
 
 /** Runs `cmd(task)` per task; accepts its trimmed stdout. */
