@@ -15,6 +15,7 @@ import { activitySubject, batchEventsSubject, type SignedAgreement } from "../ma
 import type { BatchEventBody, Command, MessageBody, NodeId } from "../protocol/index.js";
 import { receiveStream, type SignedNode, type StreamSender, type Subscription } from "../transport/index.js";
 import type { Batch, BatchStep } from "./batch.js";
+import { settleWithin } from "./bounded.js";
 
 export interface ActivityHandle {
   readonly activityId: string;
@@ -302,7 +303,7 @@ export class ActivityClient {
           const aborted = toAbortError(signal, "the batch");
           const settle = (): void => reject(aborted);
           cancel()
-            .then(() => withTimeout(done, CANCEL_GRACE_MS))
+            .then(() => settleWithin(done, CANCEL_GRACE_MS))
             .catch((err: unknown) => this.#logger.debug({ err }, "cancelling the batch failed"))
             .finally(settle);
         };
@@ -320,13 +321,3 @@ export class ActivityClient {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** Wait for `p` at most `ms` (then resolve anyway); listeners and timers are cleaned up. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
